@@ -1,0 +1,89 @@
+"""Summary scores of a record: their definitions, directions and the functions that compute them.
+
+Every score declares whether higher or lower is better, so tables can rank and regression gates can
+compare. Scores are computed once, from the record's history, when the cell finishes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Literal
+
+from suite.records import EpochRecord, finite_or_none
+
+Direction = Literal["higher", "lower", "neutral"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Score:
+    """A scalar summary of one record.
+
+    ``None`` means "never" for time-to-target scores (rendered as ``never``) and "undefined" otherwise.
+    """
+
+    name: str
+    direction: Direction
+    description: str
+    fmt: str = ".4f"
+    group: str = "accuracy"
+
+
+SCORES: dict[str, Score] = {}
+
+
+def register_score(score: Score) -> Score:
+    """Declare a score (name, direction, description) so tables and gates know it."""
+    if score.name in SCORES and SCORES[score.name] != score:
+        raise ValueError(f"score {score.name!r} is declared twice")
+    SCORES[score.name] = score
+    return score
+
+
+for _s in [
+    Score("test_accuracy", "higher", "test accuracy after the full budget"),
+    Score("best_test_accuracy", "higher", "best test accuracy over the reported epochs"),
+    Score("train_accuracy", "higher", "training accuracy of the last epoch (running mean over its batches)"),
+    Score("auc", "higher", "area under the test-accuracy curve over the budget, normalised to [0, 1] (mean per-epoch test accuracy)", group="convergence"),
+    Score("epochs_to_target", "lower", "epochs until test accuracy first reaches the task's target (never: None)", ".0f", "convergence"),
+    Score("examples_to_target", "lower", "training examples processed until the target is first reached", ".0f", "convergence"),
+    Score("seconds_to_target", "lower", "training seconds (evaluation excluded) until the target is first reached", ".2f", "convergence"),
+    Score("steps", "lower", "optimizer steps taken", ".0f", "cost"),
+    Score("examples", "lower", "training examples processed", ".0f", "cost"),
+    Score("train_seconds", "lower", "training wall seconds, evaluation and probing excluded", ".2f", "cost"),
+    Score("wall_seconds", "lower", "wall seconds of the whole cell, data loading excluded", ".2f", "cost"),
+    Score("peak_memory_mb", "lower", "peak resident memory of the process at the end of the cell (MiB)", ".0f", "cost"),
+    Score("budget_used", "lower", "examples processed as a fraction of epochs x training examples (1.0 = the whole budget)", ".2f", "cost"),
+    Score("num_params", "lower", "parameters of the network (blocks and head)", ".0f", "cost"),
+    Score("final_nhsic_y", "higher", "nHSIC(Y; T_L) of the last block at the last probe", ".3f", "information"),
+    Score("final_nhsic_x", "neutral", "nHSIC(X; T_L) of the last block at the last probe", ".3f", "information"),
+    Score("mean_compression", "neutral", "mean over blocks of (peak - final) nHSIC(X; T_l)", ".3f", "information"),
+    Score("role_differentiation", "neutral", "spread of the blocks' net movements in the information plane", ".3f", "information"),
+]:
+    register_score(_s)
+
+
+def first_reaching(history: Sequence[EpochRecord], target: float) -> EpochRecord | None:
+    """The first epoch whose test accuracy is at least ``target``."""
+    return next((h for h in history if h.test_accuracy >= target), None)
+
+
+def training_summary(history: Sequence[EpochRecord], target: float) -> dict[str, float | int | None]:
+    """Accuracy, convergence and cost scores of a finished history."""
+    if not history:
+        return {}
+    accs = [h.test_accuracy for h in history]
+    hit = first_reaching(history, target)
+    last = history[-1]
+    return {
+        "test_accuracy": accs[-1],
+        "best_test_accuracy": max(accs),
+        "train_accuracy": finite_or_none(last.train_accuracy),
+        "auc": sum(accs) / len(accs),
+        "epochs_to_target": hit.epoch if hit else None,
+        "examples_to_target": hit.examples if hit else None,
+        "seconds_to_target": hit.seconds if hit else None,
+        "steps": last.steps,
+        "examples": last.examples,
+        "train_seconds": last.seconds,
+    }

@@ -1,0 +1,7 @@
+"""Task definitions. Importing this package registers every built-in task.
+
+A task = a dataset + a model split into named blocks + a classifier head + loss + default budget +
+target accuracy. See ``suite/api.py`` for the contract.
+"""
+
+from tasks import digits  # noqa: F401  (registers the tasks)

@@ -1,0 +1,1 @@
+"""Data sources: embedded (offline) datasets, generators and TFDS loading, all as in-memory arrays."""
