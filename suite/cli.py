@@ -162,6 +162,27 @@ def table(
     typer.echo(leaderboard_table(plan(spec), store, metrics, fmt=table_format.value))
 
 
+@app.command()
+def report(
+    suite: SuiteArg = None,
+    results: ResultsOpt = Path("results"),
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output directory (default: RESULTS/reports/SUITE)")] = None,
+    plugin: PluginOpt = None,
+) -> None:
+    """Write a Markdown report (figures beside it) for a suite from its stored records."""
+    from suite.report import write_report
+    from suite.store import Store
+
+    spec = _load(suite, plugin)
+    store = Store(results)
+    target = out or results / "reports" / spec.name
+    try:
+        page = write_report(spec, store, target)
+    except ValueError as exc:
+        _fail(str(exc))
+    typer.echo(str(page))
+
+
 def main() -> None:
     """Entry point of the ``e2ebench`` script."""
     # Before any backend is imported: keep its start-up chatter out of the user's terminal.

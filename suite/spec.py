@@ -126,6 +126,12 @@ class MetricsSettings(_Strict):
     probe: ProbeSettings = Field(default_factory=ProbeSettings)
 
 
+class ReportSettings(_Strict):
+    """The ``[report]`` table: which sections ``e2ebench report`` writes, in order (see ``suite.report``)."""
+
+    sections: list[str] = Field(default_factory=lambda: ["table"], min_length=1)
+
+
 class SuiteFile(_Strict):
     """The raw schema of a suite file."""
 
@@ -133,6 +139,7 @@ class SuiteFile(_Strict):
     tasks: list[TaskEntry] = Field(min_length=1)
     regimes: list[RegimeEntry] = Field(min_length=1)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,6 +175,7 @@ class Suite:
     tasks: tuple[ResolvedTask, ...]
     regimes: tuple[ResolvedRegime, ...]
     metrics: MetricsSettings
+    report: ReportSettings
     source: str
     sha256: str
 
@@ -314,6 +322,7 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
         tasks=tuple(tasks),
         regimes=tuple(regimes),
         metrics=spec.metrics,
+        report=spec.report,
         source=source,
         sha256=hashlib.sha256(text.encode()).hexdigest(),
     )
