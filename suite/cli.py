@@ -117,10 +117,10 @@ def list_(
         _fail(str(exc))
     if kind is Kind.tasks:
         rows = [[c.name, c.version, c.data_source, c.description] for c in registry.tasks]
-        typer.echo(tabulate(rows, headers=["task", "version", "data", "description"], tablefmt="simple"))
+        typer.echo(tabulate(rows, headers=["task", "version", "data", "description"], tablefmt="simple", disable_numparse=True))
     elif kind is Kind.regimes:
         rows = [[c.name, c.version, c.description, c.citation] for c in registry.regimes]
-        typer.echo(tabulate(rows, headers=["regime", "version", "description", "citation"], tablefmt="simple", maxcolwidths=[None, None, 60, 50]))
+        typer.echo(tabulate(rows, headers=["regime", "version", "description", "citation"], tablefmt="simple", maxcolwidths=[None, None, 60, 50], disable_numparse=True))
     elif kind is Kind.suites:
         from suite.spec import load_suite, shipped_suites
 
@@ -128,7 +128,7 @@ def list_(
         for name in shipped_suites():
             s = load_suite(name)
             rows.append([s.name, s.version, len(s.tasks) * len(s.regimes) * len(s.seeds), s.description])
-        typer.echo(tabulate(rows, headers=["suite", "version", "cells", "description"], tablefmt="simple"))
+        typer.echo(tabulate(rows, headers=["suite", "version", "cells", "description"], tablefmt="simple", disable_numparse=True))
     else:
         from suite.scores import SCORES
 

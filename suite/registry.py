@@ -88,7 +88,7 @@ class Registry(Generic[T]):
 
 def did_you_mean(name: str, choices: list[str]) -> str:
     """``"; did you mean 'a' or 'b'?"`` for the closest choices, or ``""``; lists the choices when few."""
-    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.65)
     if close:
         return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
     if choices and len(choices) <= 12:

@@ -231,6 +231,18 @@ def _model_at(model: type[BaseModel], loc: Sequence[Any]) -> type[BaseModel] | N
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
+def _unknown_names(raw: dict[str, Any]) -> list[str]:
+    """``tasks[i].name`` / ``regimes[i].name`` problems found in raw (not yet validated) suite data."""
+    problems = []
+    for key, reg in (("tasks", registry.tasks), ("regimes", registry.regimes)):
+        entries = raw.get(key)
+        for i, entry in enumerate(entries if isinstance(entries, list) else []):
+            name = entry.get("name") if isinstance(entry, dict) else None
+            if isinstance(name, str) and name not in reg:
+                problems.append(f"{key}[{i}].name: unknown {reg.kind} {name!r}{registry.did_you_mean(name, reg.names())}")
+    return problems
+
+
 def find_suite(name_or_path: str | None) -> Path:
     """A suite file's path from a path, or from the name of a suite shipped in the package."""
     if name_or_path is None:
@@ -272,7 +284,8 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
     try:
         spec = SuiteFile.model_validate(raw)
     except ValidationError as exc:
-        raise SpecError(source, _format_validation_error(exc, [], SuiteFile)) from None
+        # Report unknown task/regime names too, so one pass shows every problem.
+        raise SpecError(source, _format_validation_error(exc, [], SuiteFile) + _unknown_names(raw)) from None
 
     problems: list[str] = []
     tasks: list[ResolvedTask] = []

@@ -1,0 +1,112 @@
+"""The e2ebench command line as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from suite.cli import app
+
+runner = CliRunner()
+
+SUITE = """
+[suite]
+name = "cli-test"
+version = "1.0"
+seeds = [0, 1]
+
+[[tasks]]
+name = "digits-mlp"
+params = { depth = 2, width = 16 }
+budget = { epochs = 2 }
+
+[[regimes]]
+name = "e2e"
+
+[[regimes]]
+name = "layerwise"
+
+[metrics.probe]
+enabled = false
+"""
+
+
+def write_suite(tmp_path: Path, text: str = SUITE) -> Path:
+    path = tmp_path / "suite.toml"
+    path.write_text(text)
+    return path
+
+
+def test_run_prints_a_table_and_rerun_reuses_everything(tmp_path):
+    suite = write_suite(tmp_path)
+    results = tmp_path / "res"
+    first = runner.invoke(app, ["run", str(suite), "--results", str(results), "--no-progress"])
+    assert first.exit_code == 0, first.output
+    assert "| digits-mlp[depth=2,width=16] | e2e" in first.output
+    assert "± " in first.output
+    assert len(list((results / "records").glob("*.json"))) == 4
+    again = runner.invoke(app, ["run", str(suite), "--results", str(results), "--no-progress"])
+    assert again.exit_code == 0 and "ran 0, reused 4" in again.output
+
+    table = runner.invoke(app, ["table", str(suite), "--results", str(results), "--format", "latex", "-m", "test_accuracy", "-m", "auc"])
+    assert table.exit_code == 0 and "\\toprule" in table.output and "auc" in table.output
+    csv = runner.invoke(app, ["table", str(suite), "--results", str(results), "--format", "csv"])
+    assert csv.output.splitlines()[0].startswith("task,regime,test_accuracy_mean,test_accuracy_std,test_accuracy_n")
+
+
+def test_table_rejects_an_unknown_metric(tmp_path):
+    suite = write_suite(tmp_path)
+    result = runner.invoke(app, ["table", str(suite), "--results", str(tmp_path), "-m", "test_acuracy"])
+    assert result.exit_code == 2 and "did you mean 'test_accuracy'" in result.output
+
+
+def test_validate_reports_a_bad_file_without_a_traceback(tmp_path):
+    bad = write_suite(tmp_path, SUITE.replace("epochs = 2", "epochs = -2").replace('"layerwise"', '"layerwize"'))
+    result = runner.invoke(app, ["validate", str(bad)])
+    assert result.exit_code == 2
+    assert str(bad) in result.output
+    assert "tasks[0].budget.epochs" in result.output and "did you mean 'layerwise'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_validate_accepts_a_good_file(tmp_path):
+    result = runner.invoke(app, ["validate", str(write_suite(tmp_path))])
+    assert result.exit_code == 0 and "4 cells" in result.output
+
+
+def test_list_shows_names_versions_and_descriptions():
+    tasks = runner.invoke(app, ["list", "tasks"])
+    assert "digits-mlp" in tasks.output and "1.0" in tasks.output and "sklearn" in tasks.output
+    regimes = runner.invoke(app, ["list", "regimes"])
+    assert "layerwise-seq" in regimes.output and "Nøkland" in regimes.output
+    suites = runner.invoke(app, ["list", "suites"])
+    assert "default" in suites.output and "ci" in suites.output
+    metrics = runner.invoke(app, ["list", "metrics"])
+    assert "epochs_to_target" in metrics.output and "lower" in metrics.output
+
+
+def test_kill_9_loses_at_most_the_cell_in_progress(tmp_path):
+    """A real process killed with SIGKILL mid-suite resumes where it stopped."""
+    suite = write_suite(tmp_path, SUITE.replace("epochs = 2", "epochs = 4").replace("seeds = [0, 1]", "seeds = [0, 1, 2]"))
+    results = tmp_path / "res"
+    records = results / "records"
+    cmd = [sys.executable, "-m", "suite.cli", "run", str(suite), "--results", str(results), "--no-progress"]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(records.glob("*.json"))) < 2:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = len(list(records.glob("*.json")))
+    assert 2 <= done_before < 6
+    resumed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"ran {6 - done_before}, reused {done_before}" in resumed.stderr
+    assert len(list(records.glob("*.json"))) == 6
