@@ -41,6 +41,23 @@ def seed_everything(seed: int) -> None:
         torch.use_deterministic_algorithms(True, warn_only=True)
 
 
+def limit_threads(threads: int) -> None:
+    """Limit the backend's CPU threads (for worker processes sharing a machine). Call before any op runs."""
+    threads = max(1, int(threads))
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    if name() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(min(threads, 2))
+    elif name() == "jax" and threads == 1:  # read when JAX starts its CPU client, i.e. at the first op
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+    elif name() == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def device() -> str:
     """A short description of the device that trains: the accelerator if any, else the CPU."""
     backend = name()

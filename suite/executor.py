@@ -1,16 +1,23 @@
 """Scheduling cells: run the ones without a finished record, write each record as soon as it exists.
 
-Local, in one process, is the default (cells are independent; on a CPU the backend already uses
-every core). An interrupted run loses at most the cell in progress.
+Local, in one process, is the default: on a CPU the backend already uses every core. With
+``jobs > 1`` cells run in a pool of worker processes (spawned, each limited to its share of the
+cores), for many-core machines or several accelerators. Cells are independent; only the parent process
+writes records, so an interrupted run loses at most the cells in progress.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from suite import backend
 from suite.api import DataUnavailable, TaskData
 from suite.plan import Cell, plan
 from suite.records import Record, SuiteRef
@@ -64,8 +71,13 @@ def describe(record: Record) -> str:
 
 
 def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callable[[str], None] | None = None,
-              cells: list[Cell] | None = None) -> RunReport:
-    """Run every cell of ``suite`` (or the given subset) that has no finished record in ``store``."""
+              cells: list[Cell] | None = None, jobs: int = 1, plugins: Sequence[str | os.PathLike[str]] = ()) -> RunReport:
+    """Run every cell of ``suite`` (or the given subset) that has no finished record in ``store``.
+
+    Args:
+        jobs: worker processes; 1 runs the cells in this process.
+        plugins: plugin files the workers must import (those loaded here with ``--plugin``).
+    """
     cells = plan(suite) if cells is None else cells
     report = RunReport(cells=len(cells))
     todo = []
@@ -77,26 +89,80 @@ def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callabl
         else:
             todo.append(cell)
     ref = SuiteRef(name=suite.name, version=suite.version, sha256=suite.sha256)
-    cache = _DataCache()
-    bar = tqdm(todo, desc=f"{suite.name} {suite.version}", unit="cell", disable=not progress or not todo, dynamic_ncols=True)
+    bar = tqdm(total=len(todo), desc=f"{suite.name} {suite.version}", unit="cell", disable=not progress or not todo, dynamic_ncols=True)
     write = log or (lambda line: tqdm.write(line))
-    for cell in bar:
+    results = _in_process(todo, ref, bar) if jobs <= 1 else _in_pool(todo, ref, jobs, [str(p) for p in plugins])
+    try:
+        for cell, outcome in results:
+            bar.update(1)
+            if isinstance(outcome, DataUnavailable):
+                if cell.task.label not in report.unavailable:
+                    report.unavailable[cell.task.label] = str(outcome)
+                    write(f"SKIPPED  {cell.task.label}: data not available\n{outcome}")
+                continue
+            store.put(outcome)
+            report.ran += 1
+            if outcome.status == "failed":
+                report.failed.append(cell.title)
+            elif outcome.status == "diverged":
+                report.diverged.append(cell.title)
+            write(describe(outcome))
+    finally:
+        bar.close()
+    return report
+
+
+Outcome = tuple[Cell, "Record | DataUnavailable"]
+
+
+def _in_process(todo: list[Cell], ref: SuiteRef, bar: tqdm) -> Iterator[Outcome]:
+    cache = _DataCache()
+    unavailable: dict[str, DataUnavailable] = {}
+    for cell in todo:
         bar.set_postfix_str(cell.title, refresh=True)
-        if cell.task.label in report.unavailable:
+        if cell.task.label in unavailable:
+            yield cell, unavailable[cell.task.label]
             continue
         try:
             data = cache.get(cell.task)
-            record = run_cell(cell, ref, data)
         except DataUnavailable as exc:
-            report.unavailable[cell.task.label] = str(exc)
-            write(f"SKIPPED  {cell.task.label}: data not available\n{exc}")
+            unavailable[cell.task.label] = exc
+            yield cell, exc
             continue
-        store.put(record)
-        report.ran += 1
-        if record.status == "failed":
-            report.failed.append(cell.title)
-        elif record.status == "diverged":
-            report.diverged.append(cell.title)
-        write(describe(record))
-    bar.close()
-    return report
+        yield cell, run_cell(cell, ref, data)
+
+
+_worker_cache: _DataCache | None = None
+
+
+def _init_worker(plugins: list[str], threads: int) -> None:
+    global _worker_cache
+    from suite.registry import load_plugin_file
+
+    backend.limit_threads(threads)
+    for path in plugins:
+        load_plugin_file(Path(path))
+    _worker_cache = _DataCache()
+
+
+def _work(cell: Cell, ref: SuiteRef) -> Record | DataUnavailable:
+    assert _worker_cache is not None
+    try:
+        data = _worker_cache.get(cell.task)
+    except DataUnavailable as exc:
+        return exc
+    return run_cell(cell, ref, data)
+
+
+def _in_pool(todo: list[Cell], ref: SuiteRef, jobs: int, plugins: list[str]) -> Iterator[Outcome]:
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    ctx = multiprocessing.get_context("spawn")  # fresh interpreters: no backend state is forked
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(plugins, threads))
+    try:
+        pending = {pool.submit(_work, cell, ref): cell for cell in todo}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield pending.pop(future), future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

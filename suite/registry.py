@@ -8,6 +8,7 @@ value a ``module:attr`` string), and a plain Python file through :func:`load_plu
 from __future__ import annotations
 
 import difflib
+import hashlib
 import importlib
 import importlib.metadata
 import importlib.util
@@ -109,7 +110,9 @@ def load_plugin_file(path: str | Path) -> None:
     path = Path(path)
     if not path.is_file():
         raise RegistryError(f"plugin file {str(path)!r} does not exist")
-    module_name = f"e2ebench_plugin_{path.stem}_{abs(hash(str(path.resolve()))) % 10**8}"
+    # A stable name (not the salted built-in hash), so worker processes import the same module name.
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:10]
+    module_name = f"e2ebench_plugin_{path.stem}_{digest}"
     if module_name in sys.modules:
         return
     spec = importlib.util.spec_from_file_location(module_name, path)

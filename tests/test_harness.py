@@ -169,3 +169,17 @@ def test_chance_level_and_target_are_recorded(store):
     assert 0.09 < record.chance_level < 0.12
     assert record.target_accuracy == 0.95
     assert np.isfinite(record.summary["auc"])
+
+
+def test_a_process_pool_runs_cells_including_plugin_regimes(store, tmp_path):
+    _plugin(tmp_path, "test-pool-plugin", '''\
+        model = ctx.network.composed()
+        model.compile(optimizer=ctx.make_optimizer(), loss=ctx.task.loss(), metrics=["accuracy"])
+        ctx.fit(model, ctx.data.train.x, ctx.data.train.y, epochs=ctx.budget.epochs)
+        ''')
+    suite = make_suite(TINY + '\n[[regimes]]\nname = "test-pool-plugin"\n', seeds="[0, 1]")
+    plugin = tmp_path / "test_pool_plugin.py"
+    report = run_suite(suite, store, progress=False, jobs=2, plugins=[plugin])
+    assert report.ran == 4 and report.ok
+    assert all(store.get(c.hash).status == "ok" for c in plan(suite))
+    assert run_suite(suite, store, progress=False, jobs=2, plugins=[plugin]).skipped == 4
