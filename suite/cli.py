@@ -62,6 +62,7 @@ def run(
     plugin: PluginOpt = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar over cells")] = True,
     table_format: Annotated[TableFormat, typer.Option("--format", "-f", help="format of the table printed at the end")] = TableFormat.md,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="worker processes (1: run cells in this process)")] = 1,
 ) -> None:
     """Run every cell of a suite that has no finished record yet, then print its leaderboard table."""
     from suite.executor import run_suite
@@ -74,7 +75,7 @@ def run(
     cells = plan(spec)
     typer.echo(f"suite {spec.name} {spec.version}: {len(spec.tasks)} tasks x {len(spec.regimes)} regimes x {len(spec.seeds)} seeds = {len(cells)} cells -> {store.records_dir}", err=True)
     try:
-        report = run_suite(spec, store, progress=progress, cells=cells)
+        report = run_suite(spec, store, progress=progress, cells=cells, jobs=jobs, plugins=plugin or [])
     except KeyboardInterrupt:
         typer.echo("\ninterrupted: finished cells are saved; run the same command again to resume.", err=True)
         raise typer.Exit(130)
