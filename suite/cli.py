@@ -20,6 +20,7 @@ app = typer.Typer(
 
 ResultsOpt = Annotated[Path, typer.Option("--results", "-r", help="results directory (records are stored in RESULTS/records)")]
 PluginOpt = Annotated[Optional[list[Path]], typer.Option("--plugin", "-p", help="Python file registering extra tasks or regimes (repeatable)")]
+BackendOpt = Annotated[Optional[str], typer.Option("--backend", help="show records made with this Keras backend (default: the active one)")]
 SuiteArg = Annotated[Optional[str], typer.Argument(help="suite file path, or the name of a shipped suite (default: 'default')")]
 
 
@@ -144,6 +145,7 @@ def table(
     table_format: Annotated[TableFormat, typer.Option("--format", "-f", help="output format")] = TableFormat.md,
     metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="score to show (repeatable; see `e2ebench list metrics`)")] = None,
     plugin: PluginOpt = None,
+    backend_name: BackendOpt = None,
 ) -> None:
     """Render a suite's leaderboard table from stored records (nothing is re-run)."""
     from suite.plan import plan
@@ -160,7 +162,7 @@ def table(
     store = Store(results)
     if not store.records_dir.is_dir():
         _fail(f"no records in {store.records_dir}; run `e2ebench run {suite or ''} --results {results}` first".replace("  ", " "))
-    typer.echo(leaderboard_table(plan(spec), store, metrics, fmt=table_format.value))
+    typer.echo(leaderboard_table(plan(spec, backend_name), store, metrics, fmt=table_format.value))
 
 
 @app.command()
@@ -169,6 +171,7 @@ def report(
     results: ResultsOpt = Path("results"),
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output directory (default: RESULTS/reports/SUITE)")] = None,
     plugin: PluginOpt = None,
+    backend_name: BackendOpt = None,
 ) -> None:
     """Write a Markdown report (figures beside it) for a suite from its stored records."""
     from suite.report import write_report
@@ -178,7 +181,7 @@ def report(
     store = Store(results)
     target = out or results / "reports" / spec.name
     try:
-        page = write_report(spec, store, target)
+        page = write_report(spec, store, target, backend_name=backend_name)
     except ValueError as exc:
         _fail(str(exc))
     typer.echo(str(page))

@@ -72,8 +72,10 @@ def _table_section(ctx: ReportContext) -> str:
     return "## Results\n\nMean ± standard deviation over seeds; ↑ higher is better, ↓ lower is better.\n\n" + table + "\n"
 
 
-def write_report(suite: Suite, store: Store, out_dir: str | Path, sections: list[str] | None = None) -> Path:
-    """Write ``out_dir/README.md`` (and its figures) for ``suite``; returns the page's path."""
+def write_report(suite: Suite, store: Store, out_dir: str | Path, sections: list[str] | None = None,
+                 backend_name: str | None = None) -> Path:
+    """Write ``out_dir/README.md`` (and its figures) for ``suite``'s records made with ``backend_name``
+    (default: the active backend); returns the page's path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     registered = load_sections()
@@ -81,7 +83,7 @@ def write_report(suite: Suite, store: Store, out_dir: str | Path, sections: list
     unknown = [n for n in names if n not in registered]
     if unknown:
         raise ValueError(f"unknown report section(s) {unknown}; known: {sorted(registered)}")
-    ctx = ReportContext(suite=suite, cells=plan(suite), store=store, out_dir=out)
+    ctx = ReportContext(suite=suite, cells=plan(suite, backend_name), store=store, out_dir=out)
     done = len(ctx.records())
     parts = [
         f"# Report: suite `{suite.name}` {suite.version}\n",

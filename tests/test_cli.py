@@ -110,3 +110,18 @@ def test_kill_9_loses_at_most_the_cell_in_progress(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert f"ran {6 - done_before}, reused {done_before}" in resumed.stderr
     assert len(list(records.glob("*.json"))) == 6
+
+
+def test_table_can_show_records_of_another_backend(tmp_path):
+    suite = write_suite(tmp_path, SUITE.replace("seeds = [0, 1]", "seeds = [0]").replace('[[regimes]]\nname = "layerwise"\n', ""))
+    results = tmp_path / "res"
+    assert runner.invoke(app, ["run", str(suite), "--results", str(results), "--no-progress"]).exit_code == 0
+    from suite import backend
+
+    other = "jax" if backend.name() != "jax" else "tensorflow"
+    mine = runner.invoke(app, ["table", str(suite), "--results", str(results)])
+    theirs = runner.invoke(app, ["table", str(suite), "--results", str(results), "--backend", other])
+    row = next(line for line in mine.output.splitlines() if "| e2e" in line)
+    other_row = next(line for line in theirs.output.splitlines() if "| e2e" in line)
+    assert "—" not in row and "0." in row
+    assert other_row.count("—") == 3  # no record of that backend for any of the three scores
