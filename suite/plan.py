@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from suite import backend
+from suite.metrics import ESTIMATOR_VERSIONS
 from suite.spec import ResolvedRegime, ResolvedTask, Suite
 
 
@@ -71,6 +72,8 @@ def plan(suite: Suite, backend_name: str | None = None) -> list[Cell]:
     """Cross tasks x regimes x seeds into cells, marking those a regime cannot run as not applicable."""
     name = backend_name or backend.name()
     probe = suite.metrics.probe.model_dump(mode="json")
+    if probe.get("enabled"):  # a new estimator version must not reuse records of the old one
+        probe["estimator_versions"] = {e: ESTIMATOR_VERSIONS[e] for e in probe["estimators"]}
     cells = []
     for task in suite.tasks:
         task_obj = task.cls(task.params)

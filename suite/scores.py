@@ -27,6 +27,7 @@ class Score:
     description: str
     fmt: str = ".4f"
     group: str = "accuracy"
+    varies_between_runs: bool = False  # wall times and memory: not reproducible under a fixed seed
 
 
 SCORES: dict[str, Score] = {}
@@ -44,23 +45,31 @@ for _s in [
     Score("test_accuracy", "higher", "test accuracy after the full budget"),
     Score("best_test_accuracy", "higher", "best test accuracy over the reported epochs"),
     Score("train_accuracy", "higher", "training accuracy of the last epoch (running mean over its batches)"),
-    Score("auc", "higher", "area under the test-accuracy curve over the budget, normalised to [0, 1] (mean per-epoch test accuracy)", group="convergence"),
+    Score("auc", "higher", "area under the test-accuracy curve over the budget, normalised to [0, 1] (mean per-epoch test accuracy; a diverged run scores 0 after divergence)", group="convergence"),
     Score("epochs_to_target", "lower", "epochs until test accuracy first reaches the task's target (never: None)", ".0f", "convergence"),
     Score("examples_to_target", "lower", "training examples processed until the target is first reached", ".0f", "convergence"),
-    Score("seconds_to_target", "lower", "training seconds (evaluation excluded) until the target is first reached", ".2f", "convergence"),
+    Score("seconds_to_target", "lower", "training seconds (evaluation excluded) until the target is first reached", ".2f", "convergence", varies_between_runs=True),
     Score("steps", "lower", "optimizer steps taken", ".0f", "cost"),
     Score("examples", "lower", "training examples processed", ".0f", "cost"),
-    Score("train_seconds", "lower", "training wall seconds, evaluation and probing excluded", ".2f", "cost"),
-    Score("wall_seconds", "lower", "wall seconds of the whole cell, data loading excluded", ".2f", "cost"),
-    Score("peak_memory_mb", "lower", "peak resident memory of the process at the end of the cell (MiB)", ".0f", "cost"),
+    Score("train_seconds", "lower", "training wall seconds, evaluation and probing excluded", ".2f", "cost", varies_between_runs=True),
+    Score("wall_seconds", "lower", "wall seconds of the whole cell, data loading excluded", ".2f", "cost", varies_between_runs=True),
+    Score("peak_memory_mb", "lower", "peak resident host memory of the process while the cell ran (MiB; Linux: reset per cell, else since start)", ".0f", "cost", varies_between_runs=True),
+    Score("peak_memory_increase_mb", "lower", "peak_memory_mb minus the resident memory when the cell started (MiB; Linux): what the cell needed on top", ".0f", "cost", varies_between_runs=True),
+    Score("peak_device_memory_mb", "lower", "peak accelerator memory held by the backend's allocator while the cell ran (MiB; absent on CPU)", ".0f", "cost", varies_between_runs=True),
+    Score("probe_seconds", "lower", "seconds spent measuring the information plane (features and estimators), outside train_seconds", ".2f", "cost", varies_between_runs=True),
     Score("budget_used", "lower", "examples processed as a fraction of epochs x training examples (1.0 = the whole budget)", ".2f", "cost"),
     Score("num_params", "lower", "parameters of the network (blocks and head)", ".0f", "cost"),
     Score("final_nhsic_y", "higher", "nHSIC(Y; T_L) of the last block at the last probe", ".3f", "information"),
     Score("final_nhsic_x", "neutral", "nHSIC(X; T_L) of the last block at the last probe", ".3f", "information"),
     Score("mean_compression", "neutral", "mean over blocks of (peak - final) nHSIC(X; T_l)", ".3f", "information"),
-    Score("role_differentiation", "neutral", "spread of the blocks' net movements in the information plane", ".3f", "information"),
+    Score("role_differentiation", "neutral", "RMS spread of the blocks' displacements (init to end) in the normalized information plane", ".3f", "information"),
 ]:
     register_score(_s)
+
+
+def varying_scores() -> set[str]:
+    """Names of the scores that differ between identical runs (timings, memory)."""
+    return {s.name for s in SCORES.values() if s.varies_between_runs}
 
 
 def first_reaching(history: Sequence[EpochRecord], target: float) -> EpochRecord | None:
@@ -68,18 +77,24 @@ def first_reaching(history: Sequence[EpochRecord], target: float) -> EpochRecord
     return next((h for h in history if h.test_accuracy >= target), None)
 
 
-def training_summary(history: Sequence[EpochRecord], target: float) -> dict[str, float | int | None]:
-    """Accuracy, convergence and cost scores of a finished history."""
+def training_summary(history: Sequence[EpochRecord], target: float, budget_epochs: int | None = None,
+                     diverged: bool = False) -> dict[str, float | int | None]:
+    """Accuracy, convergence and cost scores of a finished history (epochs 1..E, initialization excluded).
+
+    ``auc`` is the mean test accuracy over the budget's epochs: epochs a run did not report count as its
+    last accuracy, or as 0 when it diverged (a diverged run is penalized, never dropped).
+    """
     if not history:
         return {}
     accs = [h.test_accuracy for h in history]
     hit = first_reaching(history, target)
     last = history[-1]
+    missing = max((budget_epochs or 0) - len(accs), 0)
     return {
         "test_accuracy": accs[-1],
         "best_test_accuracy": max(accs),
         "train_accuracy": finite_or_none(last.train_accuracy),
-        "auc": sum(accs) / len(accs),
+        "auc": (sum(accs) + missing * (0.0 if diverged else accs[-1])) / (len(accs) + missing),
         "epochs_to_target": hit.epoch if hit else None,
         "examples_to_target": hit.examples if hit else None,
         "seconds_to_target": hit.seconds if hit else None,

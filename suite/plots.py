@@ -1,0 +1,266 @@
+"""Plots from stored records: learning curves and information planes (matplotlib, no display needed).
+
+* :func:`curves_figure`: test accuracy against epochs and against training seconds, one line per
+  regime, mean ± one standard deviation over seeds (a band), the task's target and chance level.
+* :func:`info_plane_figure`: one panel per regime; per block, the trajectory of
+  (nHSIC(X; T_l), nHSIC(Y; T_l)) over the probe epochs, averaged over seeds, coloured by depth; marker
+  size grows with the epoch, the initialization is a hollow circle and the end a filled square.
+
+Both read records only (nothing is re-run) and write PNG and PDF, one figure per task. They are also
+the ``curves`` and ``information-plane`` report sections, and the ``e2ebench plot`` commands
+(``suite.plots_cli``).
+Figures are built on :class:`matplotlib.figure.Figure` (Agg canvas), never through ``pyplot``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from suite.plan import Cell
+from suite.records import Record
+from suite.report import ReportContext, section
+from suite.store import Store
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+FORMATS = ("png", "pdf")
+DPI = 150
+
+
+@dataclasses.dataclass
+class TaskRecords:
+    """The finished records of one task, grouped by regime (in suite order)."""
+
+    task: str
+    regimes: dict[str, list[Record]]
+    target_accuracy: float | None
+    chance_level: float | None
+
+
+def group_records(cells: Sequence[Cell], store: Store) -> list[TaskRecords]:
+    """Stored ``ok``/``diverged`` records of ``cells``, per task then regime (missing and failed cells skipped)."""
+    tasks: dict[str, TaskRecords] = {}
+    for cell in cells:
+        if cell.not_applicable:
+            continue
+        group = tasks.setdefault(cell.task.label, TaskRecords(cell.task.label, {}, None, None))
+        records = group.regimes.setdefault(cell.regime.label, [])
+        record = store.get(cell.hash)
+        if record is None or record.status == "failed":
+            continue
+        records.append(record)
+        group.target_accuracy = record.target_accuracy
+        group.chance_level = record.chance_level
+    for group in tasks.values():
+        group.regimes = {k: v for k, v in group.regimes.items() if v}
+    return [g for g in tasks.values() if g.regimes]
+
+
+def slug(text: str) -> str:
+    """A file-name-safe version of a task label."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "task"
+
+
+def _mean_std(rows: list[list[float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, std and count per position over ragged rows (diverged runs are shorter)."""
+    n = max(len(r) for r in rows)
+    a = np.full((len(rows), n), np.nan)
+    for i, r in enumerate(rows):
+        a[i, : len(r)] = r
+    count = np.sum(~np.isnan(a), axis=0)
+    with np.errstate(invalid="ignore"):
+        mean = np.nanmean(a, axis=0)
+        std = np.where(count > 1, np.nanstd(a, axis=0, ddof=1 if a.shape[0] > 1 else 0), 0.0)
+    return mean, np.nan_to_num(std), count
+
+
+def _colors(n: int) -> list[Any]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10"]
+    return [cmap(i % 10) for i in range(n)]
+
+
+def curves_figure(group: TaskRecords) -> Figure:
+    """Test accuracy vs epochs and vs training seconds for one task (mean ± std over seeds)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    ax_e, ax_s = fig.subplots(1, 2, sharey=True)
+    for color, (regime, records) in zip(_colors(len(group.regimes)), group.regimes.items()):
+        accs = [[h.test_accuracy for h in r.history] for r in records]
+        secs = [[h.seconds for h in r.history] for r in records]
+        acc, std, _ = _mean_std(accs)
+        sec, _, _ = _mean_std(secs)
+        epochs = np.arange(len(acc))
+        diverged = sum(r.status == "diverged" for r in records)
+        label = f"{regime} (n={len(records)}" + (f", {diverged} diverged)" if diverged else ")")
+        for ax, x in ((ax_e, epochs), (ax_s, sec)):
+            ax.plot(x, acc, color=color, label=label, lw=1.6)
+            ax.fill_between(x, acc - std, acc + std, color=color, alpha=0.2, lw=0)
+    for ax in (ax_e, ax_s):
+        if group.target_accuracy is not None:
+            ax.axhline(group.target_accuracy, color="0.3", ls="--", lw=0.9, label="target")
+        if group.chance_level is not None:
+            ax.axhline(group.chance_level, color="0.5", ls=":", lw=0.9, label="chance")
+        ax.grid(alpha=0.3)
+        ax.set_ylim(0, 1.02)
+    from matplotlib.ticker import MaxNLocator
+
+    ax_e.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_e.set_xlabel("epoch")
+    ax_s.set_xlabel("training seconds (mean over seeds)")
+    ax_e.set_ylabel("test accuracy")
+    handles, labels = ax_e.get_legend_handles_labels()
+    ax_s.legend(handles, labels, loc="lower right", fontsize=8)
+    fig.suptitle(f"{group.task}: test accuracy (mean ± std over seeds)")
+    return fig
+
+
+def _trajectories(records: list[Record]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Epochs and the mean over seeds of nHSIC(X; T_l), nHSIC(Y; T_l): arrays (probes,), (probes, blocks) x 2.
+
+    Only the probe epochs that every seed reached are kept (a diverged seed stops early).
+    """
+    per_seed = []
+    for r in records:
+        probes = {h.epoch: h.probe for h in r.history if h.probe and "nhsic_x" in h.probe}
+        if probes:
+            per_seed.append(probes)
+    if not per_seed:
+        return None
+    epochs = sorted(set.intersection(*(set(p) for p in per_seed)))
+    if not epochs:
+        return None
+    xs = np.mean([[p[e]["nhsic_x"] for e in epochs] for p in per_seed], axis=0)
+    ys = np.mean([[p[e]["nhsic_y"] for e in epochs] for p in per_seed], axis=0)
+    return np.array(epochs), xs, ys
+
+
+def block_labels(records: list[Record], depth: int) -> list[str]:
+    """The blocks' names as the probe recorded them (``block1``, ... for older records)."""
+    for r in records:
+        for h in r.history:
+            if h.probe and isinstance(h.probe.get("blocks"), list) and len(h.probe["blocks"]) == depth:
+                return [str(b) for b in h.probe["blocks"]]
+    return [f"block{l + 1}" for l in range(depth)]
+
+
+def info_plane_figure(group: TaskRecords) -> Figure | None:
+    """One panel per regime with every block's mean trajectory in the information plane; None without probes."""
+    from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    data = {regime: t for regime, recs in group.regimes.items() if (t := _trajectories(recs)) is not None}
+    if not data:
+        return None
+    n = len(data)
+    ncols = min(n, 3)
+    nrows = -(-n // ncols)
+    fig = Figure(figsize=(4.2 * ncols + 0.8, 3.8 * nrows + 0.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)).ravel()
+    depth = max(t[1].shape[1] for t in data.values())
+    cmap = colormaps["viridis"]
+    norm = Normalize(vmin=1, vmax=max(depth, 2))
+    for ax, (regime, (epochs, xs, ys)) in zip(axes, data.items()):
+        last = max(int(epochs[-1]), 1)
+        sizes = 8 + 40 * (epochs / last)
+        for l in range(xs.shape[1]):
+            color = cmap(norm(l + 1))
+            ax.plot(xs[:, l], ys[:, l], color=color, lw=1.2, alpha=0.85, zorder=2)
+            ax.scatter(xs[:, l], ys[:, l], s=sizes, color=color, zorder=3, edgecolors="none")
+            ax.scatter(xs[0, l], ys[0, l], s=60, facecolors="white", edgecolors=[color], linewidths=1.5, zorder=4)
+            ax.scatter(xs[-1, l], ys[-1, l], s=60, marker="s", color=color, edgecolors="black", linewidths=0.6, zorder=5)
+        ax.set_title(f"{regime} (n={len(group.regimes[regime])})", fontsize=10)
+        ax.grid(alpha=0.3)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    for ax in axes[(nrows - 1) * ncols : n]:
+        ax.set_xlabel("nHSIC(X; T)")
+    for ax in axes[::ncols]:
+        ax.set_ylabel("nHSIC(Y; T)")
+    keys = [Line2D([], [], ls="", marker="o", mfc="white", mec="0.2", label="initialization (epoch 0)"),
+            Line2D([], [], ls="", marker="s", color="0.2", label="end of training"),
+            Line2D([], [], ls="", marker="o", color="0.5", ms=3, label="probe epochs (size grows with epoch)")]
+    axes[0].legend(handles=keys, fontsize=7, loc="best")
+    bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(axes[:n]), label="block (depth)", ticks=range(1, depth + 1), shrink=0.8)
+    deepest = next(group.regimes[r] for r, t in data.items() if t[1].shape[1] == depth)
+    bar.ax.set_yticklabels([f"{l + 1}: {name}" for l, name in enumerate(block_labels(deepest, depth))], fontsize=7)
+    fig.suptitle(f"{group.task}: information plane (nHSIC, mean over seeds)")
+    return fig
+
+
+def save(fig: Figure, out_dir: Path, stem: str, formats: Sequence[str] = FORMATS) -> list[Path]:
+    """Write ``fig`` as ``out_dir/stem.<format>`` for each format; returns the paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        path = out_dir / f"{stem}.{fmt}"
+        fig.savefig(path, dpi=DPI)
+        paths.append(path)
+    return paths
+
+
+def write_curves(cells: Sequence[Cell], store: Store, out_dir: str | Path) -> list[Path]:
+    """``curves-<task>.png/.pdf`` for every task with records; returns the written paths."""
+    paths: list[Path] = []
+    for group in group_records(cells, store):
+        paths += save(curves_figure(group), Path(out_dir), f"curves-{slug(group.task)}")
+    return paths
+
+
+def write_info_planes(cells: Sequence[Cell], store: Store, out_dir: str | Path) -> list[Path]:
+    """``info-plane-<task>.png/.pdf`` for every task whose records carry probes; returns the written paths."""
+    paths: list[Path] = []
+    for group in group_records(cells, store):
+        fig = info_plane_figure(group)
+        if fig is not None:
+            paths += save(fig, Path(out_dir), f"info-plane-{slug(group.task)}")
+    return paths
+
+
+# --------------------------------------------------------------------------------------------------
+# report sections
+# --------------------------------------------------------------------------------------------------
+
+FIGURES_DIR = "figures"
+
+
+def _links(paths: list[Path], ctx: ReportContext) -> str:
+    return "\n\n".join(f"![{p.stem}]({p.relative_to(ctx.out_dir).as_posix()}) ([PDF]({p.with_suffix('.pdf').relative_to(ctx.out_dir).as_posix()}))"
+                       for p in paths if p.suffix == ".png")
+
+
+@section("curves")
+def _curves_section(ctx: ReportContext) -> str:
+    paths = write_curves(ctx.cells, ctx.store, ctx.out_dir / FIGURES_DIR)
+    if not paths:
+        return "## Learning curves\n\nNo records yet.\n"
+    return ("## Learning curves\n\nTest accuracy after every epoch, against epochs and against training seconds "
+            "(mean ± one standard deviation over seeds; dashed: the task's target, dotted: chance).\n\n" + _links(paths, ctx) + "\n")
+
+
+@section("information-plane")
+def _info_plane_section(ctx: ReportContext) -> str:
+    from suite.tables import leaderboard_table
+
+    paths = write_info_planes(ctx.cells, ctx.store, ctx.out_dir / FIGURES_DIR)
+    if not paths:
+        return "## Information plane\n\nNo probe measurements in the records (is `[metrics.probe] enabled = false`?).\n"
+    probe = ctx.suite.metrics.probe
+    table = leaderboard_table(ctx.cells, ctx.store, ("role_differentiation", "mean_compression", "final_nhsic_x", "final_nhsic_y", "probe_seconds"), fmt="md")
+    return ("## Information plane\n\n"
+            f"nHSIC(X; T_l) and nHSIC(Y; T_l) of every block on a fixed probe set of {probe.probe_size} test examples "
+            f"(Gaussian kernel, sigma = {probe.sigma}, eps = {probe.eps}, label kernel {probe.label_kernel}); "
+            "colour = block depth, hollow circle = initialization, square = end of training, mean over seeds. "
+            "Definitions of the summaries: `docs/metrics.md`.\n\n" + _links(paths, ctx) + "\n\n" + table + "\n")
