@@ -1,0 +1,466 @@
+"""Breakdown analysis: where end-to-end training stops learning while modular training still does.
+
+Report section ``breakdown``. For every task family that declares a difficulty knob
+(``Task.difficulty_knob``) and every value of the knob a suite sweeps, it gathers each regime's final
+test accuracy (mean ± standard deviation over seeds) and time to target, and names the
+**breakdown point** of the family, after Glasmachers (2017, "Limits of End-to-End Learning") and
+Shalev-Shwartz, Shamir & Shammah (2017, "Failures of Gradient-Based Deep Learning"):
+
+    the smallest knob value at which ``e2e``, after its full budget, ends within ``margin`` of
+    chance (mean final test accuracy over seeds <= chance + margin) while ``modular`` reaches the
+    task's target accuracy (every seed's test accuracy reaches the target at some epoch).
+
+The default margin is 0.05 absolute: on the breakdown tasks' 1000 balanced test examples (chance
+0.5) the binomial standard deviation of a guesser's accuracy is 0.016, so 0.05 is about three
+standard deviations — an accuracy above chance + 0.05 is not chance. When no knob value qualifies
+the section says "none in range" and why (e2e never at chance, or modular missing the target too).
+
+A *family* is a task name with its other (non-knob) params; regimes are told apart by their labels.
+Time to target counts epochs (and training seconds) from the start of training, except for regimes
+that re-initialize a module (``module-isolation``): there it counts from the re-initialization,
+which the record's notes give as ``reinitialized_after_epoch``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from suite.records import Record
+from suite.report import ReportContext, section
+
+BREAKDOWN_MARGIN = 0.05
+E2E = "e2e"
+MODULAR = "modular"
+
+
+@dataclasses.dataclass(frozen=True)
+class SeedResult:
+    """One record reduced to what the breakdown needs."""
+
+    seed: int
+    test_accuracy: float
+    epochs_to_target: int | None
+    seconds_to_target: float | None
+    final_nhsic_y: float | None = None
+
+
+@dataclasses.dataclass
+class Point:
+    """One regime at one knob value of one family: its seeds' results."""
+
+    knob_value: int
+    regime: str
+    seeds: list[SeedResult] = dataclasses.field(default_factory=list)
+    budget_epochs: int | None = None
+    diverged: int = 0  # seeds whose training diverged before the first epoch ended (no accuracy)
+
+    @property
+    def n(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def accuracy_mean(self) -> float:
+        """Mean final test accuracy over seeds (NaN when no seed has one)."""
+        return statistics.fmean(s.test_accuracy for s in self.seeds) if self.seeds else math.nan
+
+    @property
+    def accuracy_std(self) -> float:
+        return statistics.stdev(s.test_accuracy for s in self.seeds) if self.n > 1 else 0.0
+
+    @property
+    def reached(self) -> int:
+        """Seeds whose test accuracy reached the target at some reported epoch."""
+        return sum(s.epochs_to_target is not None for s in self.seeds)
+
+    @property
+    def all_reached(self) -> bool:
+        return self.n > 0 and self.reached == self.n
+
+    @property
+    def epochs_to_target(self) -> float | None:
+        """Median epochs to target over the seeds that reached it (None if none did)."""
+        hits = [s.epochs_to_target for s in self.seeds if s.epochs_to_target is not None]
+        return float(statistics.median(hits)) if hits else None
+
+    @property
+    def seconds_to_target(self) -> float | None:
+        """Median training seconds to target over the seeds that reached it."""
+        hits = [s.seconds_to_target for s in self.seeds if s.seconds_to_target is not None]
+        return float(statistics.median(hits)) if hits else None
+
+    @property
+    def final_nhsic_y(self) -> float | None:
+        """Mean nHSIC(Y; T_L) of the last block at the last probe, if probed."""
+        vals = [s.final_nhsic_y for s in self.seeds if s.final_nhsic_y is not None]
+        return statistics.fmean(vals) if vals else None
+
+
+@dataclasses.dataclass
+class Family:
+    """A task family swept over its knob, with the breakdown verdict."""
+
+    label: str
+    task: str
+    knob: str
+    chance: float
+    target: float
+    margin: float
+    points: dict[tuple[int, str], Point]
+    regimes: list[str]
+    knob_values: list[int]
+    breakdown_point: int | None = None
+    verdict: str = ""
+
+    def point(self, knob_value: int, regime: str) -> Point | None:
+        return self.points.get((knob_value, regime))
+
+    @property
+    def threshold(self) -> float:
+        """e2e at or below this accuracy counts as "within the margin of chance"."""
+        return self.chance + self.margin
+
+
+def _knob_of(task_name: str, knobs: Mapping[str, str] | None) -> str | None:
+    if knobs and task_name in knobs:
+        return knobs[task_name]
+    from suite import registry
+
+    try:
+        return registry.tasks.get(task_name).difficulty_knob
+    except registry.RegistryError:
+        return None
+
+
+def _time_to_target(record: Record, target: float) -> tuple[int | None, float | None]:
+    """Epochs and training seconds until the target, counted from the (re)start of the module's training."""
+    start = int(record.notes.get("reinitialized_after_epoch", 0) or 0)
+    history = [h for h in record.history if h.epoch > 0]
+    base = next((h for h in record.history if h.epoch == start), None)
+    base_seconds = base.seconds if base is not None else 0.0
+    for h in history:
+        if h.epoch > start and h.test_accuracy >= target:
+            return h.epoch - start, h.seconds - base_seconds
+    return None, None
+
+
+def analyze(
+    records: Iterable[Record],
+    *,
+    margin: float = BREAKDOWN_MARGIN,
+    e2e: str = E2E,
+    modular: str = MODULAR,
+    knobs: Mapping[str, str] | None = None,
+) -> list[Family]:
+    """Group records into task families and knob values, and find each family's breakdown point.
+
+    Args:
+        records: finished records (``failed`` ones are ignored).
+        margin: e2e counts as broken down when its mean final test accuracy <= chance + margin.
+        e2e, modular: the regime labels compared.
+        knobs: task name -> knob param, for tasks not in the registry (default: ``Task.difficulty_knob``).
+
+    Returns:
+        One :class:`Family` per task family with a knob, in order of first appearance.
+    """
+    families: dict[tuple[str, str], dict[str, Any]] = {}
+    for rec in records:
+        if rec.status == "failed":
+            continue
+        task = rec.cell["task"]["name"]
+        knob = _knob_of(task, knobs)
+        params = dict(rec.cell["task"]["params"])
+        if knob is None or knob not in params:
+            continue
+        value = int(params.pop(knob))
+        key = (task, json.dumps(params, sort_keys=True))
+        fam = families.setdefault(key, {"task": task, "knob": knob, "params": params, "records": []})
+        fam["records"].append((value, rec))
+
+    same_name: dict[str, int] = {}
+    for task, _ in families:
+        same_name[task] = same_name.get(task, 0) + 1
+    out = []
+    for (task, _), fam in families.items():
+        label = task
+        if same_name[task] > 1:
+            label += "[" + ",".join(f"{k}={v}" for k, v in sorted(fam["params"].items())) + "]"
+        points: dict[tuple[int, str], Point] = {}
+        regimes: list[str] = []
+        chances, targets = [], []
+        for value, rec in fam["records"]:
+            if rec.regime_label not in regimes:
+                regimes.append(rec.regime_label)
+            target = rec.target_accuracy if rec.target_accuracy is not None else math.nan
+            pt = points.setdefault((value, rec.regime_label), Point(value, rec.regime_label, budget_epochs=rec.cell.get("budget", {}).get("epochs")))
+            if rec.summary.get("test_accuracy") is None:  # diverged before its first epoch ended
+                pt.diverged += 1
+                continue
+            epochs, seconds = _time_to_target(rec, target)
+            pt.seeds.append(SeedResult(int(rec.cell["seed"]), float(rec.summary["test_accuracy"]), epochs, seconds,
+                                       _float_or_none(rec.summary.get("final_nhsic_y"))))
+            if rec.chance_level is not None:
+                chances.append(rec.chance_level)
+            targets.append(target)
+        family = Family(
+            label=label,
+            task=task,
+            knob=fam["knob"],
+            chance=max(chances) if chances else math.nan,
+            target=min(targets) if targets else math.nan,
+            margin=margin,
+            points=points,
+            regimes=_ordered(regimes, e2e, modular),
+            knob_values=sorted({v for v, _ in points}),
+        )
+        family.breakdown_point, family.verdict = breakdown_point(family, e2e=e2e, modular=modular)
+        out.append(family)
+    return out
+
+
+def breakdown_point(family: Family, *, e2e: str = E2E, modular: str = MODULAR) -> tuple[int | None, str]:
+    """The smallest knob value where e2e ends within the margin of chance while modular reaches the
+    target, and a sentence with the numbers behind the verdict (or why there is none in range)."""
+    k = family.knob
+    e2e_broken = []
+    for value in family.knob_values:
+        pe, pm = family.point(value, e2e), family.point(value, modular)
+        if pe is None or pm is None or pe.n == 0 or pm.n == 0:
+            continue
+        if pe.accuracy_mean <= family.threshold:
+            e2e_broken.append(value)
+            if pm.all_reached:
+                return value, (
+                    f"breakdown point {k} = {value}: e2e ends at {_acc(pe)} test accuracy after its full budget "
+                    f"(chance {family.chance:.3f}, within the margin: <= {family.threshold:.3f}), while {modular} reaches the "
+                    f"target {family.target:.3f} in {pm.reached}/{pm.n} seeds (final {_acc(pm)}, median {_epochs(pm.epochs_to_target)} epochs to target)."
+                )
+    covered = [v for v in family.knob_values if all((p := family.point(v, r)) is not None and p.n for r in (e2e, modular))]
+    if not covered:
+        return None, f"none: the records lack {e2e} or {modular} runs at a common {k} value."
+    span = f"{k} = {covered[0]}..{covered[-1]}" if len(covered) > 1 else f"{k} = {covered[0]}"
+    if not e2e_broken:
+        last = family.point(covered[-1], e2e)
+        assert last is not None
+        return None, (
+            f"none in range ({span}): e2e stays above chance + margin ({family.threshold:.3f}) at every {k}; "
+            f"at {k} = {covered[-1]} it ends at {_acc(last)}."
+        )
+    value = e2e_broken[0]
+    pm = family.point(value, modular)
+    assert pm is not None
+    return None, (
+        f"none in range ({span}): e2e is within the margin of chance from {k} = {value} on, but {modular} does not "
+        f"reach the target {family.target:.3f} there either ({pm.reached}/{pm.n} seeds, final {_acc(pm)})."
+    )
+
+
+def _ordered(regimes: Sequence[str], e2e: str, modular: str) -> list[str]:
+    first = [r for r in (e2e, modular) if r in regimes]
+    return first + [r for r in regimes if r not in first]
+
+
+def _float_or_none(x: Any) -> float | None:
+    return None if x is None or not math.isfinite(float(x)) else float(x)
+
+
+def _acc(p: Point) -> str:
+    return f"{p.accuracy_mean:.3f} ± {p.accuracy_std:.3f}" if p.n > 1 else f"{p.accuracy_mean:.3f}"
+
+
+def _epochs(e: float | None) -> str:
+    return "never" if e is None else f"{e:g}"
+
+
+def cell_text(p: Point | None, not_applicable: bool = False) -> str:
+    """``acc ± std (epochs to target)`` for one table cell; ``n/a``, ``—`` or ``never`` as due."""
+    if not_applicable:
+        return "n/a"
+    if p is not None and p.n == 0 and p.diverged:
+        return "diverged"
+    if p is None or p.n == 0:
+        return "—"
+    time = _epochs(p.epochs_to_target)
+    if p.epochs_to_target is not None:
+        time += " ep" + (f", {p.seconds_to_target:.1f} s" if p.seconds_to_target is not None else "")
+    if 0 < p.reached < p.n:
+        time += f"; {p.reached}/{p.n} reached"
+    if p.diverged:
+        time += f"; {p.diverged} diverged"
+    return f"{_acc(p)} ({time})"
+
+
+def family_table(family: Family, not_applicable: Iterable[str] = (), fmt: str = "github") -> str:
+    """Knob values down, regimes across: final test accuracy (mean ± std) and median epochs to target."""
+    na = set(not_applicable)
+    regimes = family.regimes + sorted(na - set(family.regimes))
+    headers = [family.knob] + regimes
+    rows = []
+    for value in family.knob_values:
+        mark = " ◀" if value == family.breakdown_point else ""
+        rows.append([f"{value}{mark}"] + [cell_text(family.point(value, r), r in na) for r in regimes])
+    return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
+
+
+def information_table(family: Family, regimes: Sequence[str], fmt: str = "github") -> str | None:
+    """nHSIC(Y; T_L) of the last block at the end of training, per knob value and regime (None if unprobed)."""
+    rows, any_value = [], False
+    for value in family.knob_values:
+        row: list[str] = [str(value)]
+        for r in regimes:
+            p = family.point(value, r)
+            v = p.final_nhsic_y if p else None
+            any_value |= v is not None
+            row.append("—" if v is None else f"{v:.3f}")
+        rows.append(row)
+    if not any_value:
+        return None
+    return tabulate(rows, headers=[family.knob] + list(regimes), tablefmt=fmt, disable_numparse=True)
+
+
+def plot_family(family: Family, path: Path) -> Path:
+    """Accuracy against the knob (left) and epochs to target (right), one line per regime."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_acc, ax_time) = plt.subplots(1, 2, figsize=(11, 4.6))
+    budget = max((p.budget_epochs or 0) for p in family.points.values()) or None
+    spacing = min((b - a for a, b in zip(family.knob_values, family.knob_values[1:])), default=1)
+    for i, regime in enumerate(family.regimes):
+        pts = [family.point(v, regime) for v in family.knob_values]
+        # a small sideways offset per regime, so that equal values (all at chance, all "never") stay visible
+        shift = (i - (len(family.regimes) - 1) / 2) * 0.025 * spacing
+        xs = [v + shift for v, p in zip(family.knob_values, pts) if p is not None and p.n]
+        ps = [p for p in pts if p is not None and p.n]
+        style = {"marker": "o", "linewidth": 2.2 if regime in (E2E, MODULAR) else 1.3, "color": f"C{i}"}
+        ax_acc.errorbar(xs, [p.accuracy_mean for p in ps], yerr=[p.accuracy_std for p in ps], capsize=3, label=regime, **style)
+        hit_x = [x for x, p in zip(xs, ps) if p.epochs_to_target is not None]
+        ax_time.plot(hit_x, [p.epochs_to_target for p in ps if p.epochs_to_target is not None], label=regime, **style)
+        never = [x for x, p in zip(xs, ps) if p.epochs_to_target is None]
+        if never and budget:
+            ax_time.scatter(never, [budget + 1] * len(never), marker="x", s=60, color=f"C{i}")
+    ax_acc.axhline(family.chance, color="grey", linestyle=":", linewidth=1, label=f"chance {family.chance:.2f}")
+    ax_acc.axhspan(family.chance, family.threshold, color="grey", alpha=0.12, label=f"chance + {family.margin:g}")
+    ax_acc.axhline(family.target, color="black", linestyle="--", linewidth=1, label=f"target {family.target:.2f}")
+    for ax in (ax_acc, ax_time):
+        if family.breakdown_point is not None:
+            half = 0.15 * spacing
+            ax.axvspan(family.breakdown_point - half, family.breakdown_point + half, color="red", alpha=0.15, label="breakdown point" if ax is ax_acc else None)
+        ax.set_xlabel(family.knob)
+        ax.set_xticks(family.knob_values)
+        ax.grid(alpha=0.3)
+    ax_acc.set_ylabel("final test accuracy (mean ± std)")
+    ax_acc.set_ylim(max(0.0, family.chance - 0.1), 1.01)
+    ax_time.set_ylabel("epochs to target (median of seeds reaching it)")
+    if budget:
+        ax_time.axhline(budget + 1, color="grey", linestyle=":", linewidth=1)
+        ax_time.set_ylim(0, budget + 2)
+        ticks = [t for t in ax_time.get_yticks() if 0 <= t <= budget]
+        ax_time.set_yticks(ticks + [budget + 1], [f"{t:g}" for t in ticks] + ["never"])
+    handles, labels = ax_acc.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=8, frameon=False)
+    title = f"{family.label}: breakdown point {family.knob} = {family.breakdown_point}" if family.breakdown_point is not None else f"{family.label}: no breakdown point in range"
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def to_json(families: Sequence[Family]) -> dict[str, Any]:
+    """The numbers behind the section, as plain data (written beside the page)."""
+    return {
+        "definition": "smallest knob value with mean e2e final test accuracy <= chance + margin while every modular seed reaches the target",
+        "families": [
+            {
+                "family": f.label,
+                "task": f.task,
+                "knob": f.knob,
+                "chance": f.chance,
+                "margin": f.margin,
+                "target": f.target,
+                "breakdown_point": f.breakdown_point,
+                "verdict": f.verdict,
+                "points": [
+                    {
+                        "knob_value": p.knob_value,
+                        "regime": p.regime,
+                        "seeds": p.n,
+                        "accuracy_mean": p.accuracy_mean,
+                        "accuracy_std": p.accuracy_std,
+                        "reached_target": p.reached,
+                        "median_epochs_to_target": p.epochs_to_target,
+                        "median_seconds_to_target": p.seconds_to_target,
+                        "final_nhsic_y": p.final_nhsic_y,
+                    }
+                    for p in sorted(f.points.values(), key=lambda p: (p.knob_value, f.regimes.index(p.regime)))
+                ],
+            }
+            for f in families
+        ],
+    }
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text).strip("-")
+
+
+@section("breakdown")
+def breakdown_section(ctx: ReportContext) -> str:
+    """Per task family: accuracy and time to target against the knob for every regime, and the breakdown point."""
+    families = analyze(ctx.records())
+    lines = ["## Breakdown of end-to-end learning\n"]
+    if not families:
+        lines.append("No records of tasks with a difficulty knob (`Task.difficulty_knob`) in this suite.\n")
+        return "\n".join(lines)
+    lines.append(
+        f"Breakdown point: the smallest knob value at which `{E2E}` ends, after its full budget, within "
+        f"{BREAKDOWN_MARGIN:g} of chance (mean final test accuracy over seeds <= chance + {BREAKDOWN_MARGIN:g}; "
+        f"about three binomial standard deviations on 1000 balanced test examples) while `{MODULAR}` reaches the task's "
+        "target accuracy in every seed (Glasmachers 2017; Shalev-Shwartz, Shamir & Shammah 2017). Cells: final test "
+        "accuracy, mean ± std over seeds, and in brackets the median epochs and training seconds to target over the seeds "
+        "that reached it (`never` if none did; for `module-isolation`, counted from the module's re-initialization). "
+        "◀ marks the breakdown point.\n"
+    )
+    summary = []
+    for f in families:
+        pe = f.point(f.breakdown_point, E2E) if f.breakdown_point is not None else None
+        pm = f.point(f.breakdown_point, MODULAR) if f.breakdown_point is not None else None
+        summary.append([
+            f.label, f.knob, ", ".join(map(str, f.knob_values)),
+            "none in range" if f.breakdown_point is None else str(f.breakdown_point),
+            _acc(pe) if pe else "—", _acc(pm) if pm else "—", f"{f.chance:.3f}", f"{f.threshold:.3f}", f"{f.target:.3f}",
+        ])
+    lines.append(tabulate(summary, headers=["family", "knob", "swept", "breakdown point", "e2e acc there", "modular acc there",
+                                            "chance", "e2e broken if ≤", "target"], tablefmt="github", disable_numparse=True))
+    lines.append("")
+    na_by_family: dict[str, set[str]] = {}
+    for cell in ctx.cells:
+        if cell.not_applicable:
+            na_by_family.setdefault(cell.task.cls.name, set()).add(cell.regime.label)
+    (ctx.out_dir / "breakdown.json").write_text(json.dumps(to_json(families), indent=1), encoding="utf-8")
+    for f in families:
+        lines.append(f"### {f.label} (knob `{f.knob}`)\n")
+        lines.append(f"{f.verdict}\n")
+        lines.append(family_table(f, na_by_family.get(f.task, ())))
+        lines.append("")
+        info = information_table(f, [r for r in (E2E, MODULAR) if r in f.regimes])
+        if info:
+            lines.append("Label information in the last block at the end of training, nHSIC(Y; T_L) (mean over seeds): "
+                         "where e2e breaks down its last representation carries little information about the label.\n")
+            lines.append(info)
+            lines.append("")
+        image = plot_family(f, ctx.out_dir / f"breakdown-{_slug(f.label)}.png")
+        lines.append(f"![{f.label}: accuracy and epochs to target against {f.knob}]({image.name})\n")
+    lines.append("The numbers behind this section: [`breakdown.json`](breakdown.json).\n")
+    return "\n".join(lines)

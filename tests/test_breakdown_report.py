@@ -1,0 +1,146 @@
+"""The breakdown analysis on synthetic records: the breakdown point, "none in range", the report section."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import make_suite
+from suite.breakdown import BREAKDOWN_MARGIN, analyze
+from suite.plan import plan
+from suite.records import EpochRecord, Provenance, Record, SuiteRef
+from suite.report import write_report
+
+PROVENANCE = Provenance(task_code_sha256="t", regime_code_sha256="r", backend="tensorflow", device="cpu", packages={},
+                        platform="test", git_commit=None, started_at="", finished_at="", hostname="test")
+
+
+def record(task: str, params: dict, regime: str, seed: int, curve: list[float], *, target: float = 0.8, chance: float = 0.5,
+           notes: dict | None = None, cell_hash: str | None = None, budget_epochs: int | None = None) -> Record:
+    """A finished record whose test accuracy follows ``curve`` (epochs 1..len(curve))."""
+    history = [EpochRecord(epoch=0, train_loss=None, train_accuracy=None, test_accuracy=chance, seconds=0.0, examples=0, steps=0)]
+    history += [EpochRecord(epoch=e, train_loss=0.5, train_accuracy=0.5, test_accuracy=a, seconds=float(e), examples=100 * e, steps=e)
+                for e, a in enumerate(curve, start=1)]
+    hit = next((h.epoch for h in history[1:] if h.test_accuracy >= target), None)
+    return Record(
+        cell_hash=cell_hash or f"{task}-{params}-{regime}-{seed}",
+        cell={"task": {"name": task, "version": "1.0", "params": params}, "budget": {"epochs": budget_epochs or len(curve)},
+              "regime": {"name": regime.split("[")[0], "version": "1.0", "params": {}}, "seed": seed},
+        suite=SuiteRef(name="t", version="1.0", sha256="0"),
+        task_label=task, regime_label=regime, status="ok", chance_level=chance, target_accuracy=target, notes=notes or {},
+        history=history, summary={"test_accuracy": curve[-1], "epochs_to_target": hit},
+        provenance=PROVENANCE,
+    ).sealed()
+
+
+def sweep(e2e_final: dict[int, float], modular_final: dict[int, float], task: str = "parity-of-digits") -> list[Record]:
+    """Two seeds per knob value; e2e and modular end at the given accuracies (seeds +-0.01)."""
+    out = []
+    for k in e2e_final:
+        for seed, d in ((0, -0.01), (1, 0.01)):
+            out.append(record(task, {"k": k, "width": 64}, "e2e", seed, [0.5, e2e_final[k] + d]))
+            out.append(record(task, {"k": k, "width": 64}, "modular", seed, [0.5, modular_final[k] + d]))
+    return out
+
+
+def test_breakdown_point_is_the_first_knob_where_e2e_is_at_chance_and_modular_reaches_the_target():
+    (fam,) = analyze(sweep({1: 0.97, 2: 0.9, 3: 0.52, 4: 0.5}, {1: 0.97, 2: 0.95, 3: 0.9, 4: 0.85}))
+    assert (fam.task, fam.knob, fam.knob_values) == ("parity-of-digits", "k", [1, 2, 3, 4])
+    assert fam.breakdown_point == 3
+    assert fam.chance == 0.5 and fam.target == 0.8 and fam.margin == BREAKDOWN_MARGIN
+    assert "k = 3" in fam.verdict and "0.520 ± 0.014" in fam.verdict and "2/2 seeds" in fam.verdict
+    assert fam.point(3, "e2e").accuracy_mean == pytest.approx(0.52)
+    assert fam.point(2, "modular").epochs_to_target == 2
+
+
+def test_no_breakdown_point_when_e2e_stays_above_the_margin():
+    (fam,) = analyze(sweep({1: 0.97, 2: 0.9, 3: 0.56}, {1: 0.97, 2: 0.95, 3: 0.9}))
+    assert fam.breakdown_point is None
+    assert fam.verdict.startswith("none in range (k = 1..3): e2e stays above chance + margin (0.550)")
+
+
+def test_no_breakdown_point_when_modular_misses_the_target_where_e2e_breaks():
+    (fam,) = analyze(sweep({1: 0.97, 2: 0.5}, {1: 0.97, 2: 0.7}))
+    assert fam.breakdown_point is None
+    assert "within the margin of chance from k = 2 on" in fam.verdict and "does not reach the target" in fam.verdict
+
+
+def test_modular_must_reach_the_target_in_every_seed():
+    recs = sweep({1: 0.5}, {1: 0.9})
+    recs[-1] = record("parity-of-digits", {"k": 1, "width": 64}, "modular", 1, [0.5, 0.7])  # one seed misses
+    (fam,) = analyze(recs)
+    assert fam.point(1, "modular").reached == 1 and fam.breakdown_point is None
+
+
+def test_the_margin_is_inclusive_and_configurable():
+    recs = sweep({1: 0.55, 2: 0.5}, {1: 0.9, 2: 0.9})
+    assert analyze(recs)[0].breakdown_point == 1  # 0.55 is within chance + 0.05
+    assert analyze(recs, margin=0.02)[0].breakdown_point == 2
+
+
+def test_families_are_told_apart_by_their_other_params():
+    recs = sweep({1: 0.5}, {1: 0.9})
+    recs += [record("parity-of-digits", {"k": 1, "width": 8}, "e2e", 0, [0.9]), record("parity-of-digits", {"k": 1, "width": 8}, "modular", 0, [0.9])]
+    labels = sorted(f.label for f in analyze(recs))
+    assert labels == ["parity-of-digits[width=64]", "parity-of-digits[width=8]"]
+
+
+def test_time_to_target_of_module_isolation_counts_from_the_reinitialization():
+    rec = record("parity-of-digits", {"k": 1}, "module-isolation", 0, [0.6, 0.85, 0.5, 0.6, 0.9],
+                 notes={"reinitialized_after_epoch": 2})
+    (fam,) = analyze([rec])
+    point = fam.point(1, "module-isolation")
+    assert point.epochs_to_target == 3 and point.seconds_to_target == 3.0
+
+
+def test_tasks_without_a_knob_are_left_out():
+    assert analyze([record("digits-mlp", {"depth": 2}, "e2e", 0, [0.9])]) == []
+
+
+def test_the_report_section_names_the_breakdown_point_and_writes_its_plot_and_numbers(store, tmp_path):
+    body = "\n".join(f'[[tasks]]\nname = "sparse-parity"\nparams = {{ k = {k}, n = 12 }}\n' for k in (2, 3, 4))
+    body += '\n[[tasks]]\nname = "digits-mlp"\n'
+    body += "".join(f'\n[[regimes]]\nname = "{r}"\n' for r in ("e2e", "modular", "module-isolation"))
+    suite = make_suite(body, seeds="[0, 1]")
+    finals = {("e2e", 2): 1.0, ("e2e", 3): 0.8, ("e2e", 4): 0.51, ("modular", 2): 1.0, ("modular", 3): 1.0, ("modular", 4): 0.99,
+              ("module-isolation", 2): 1.0, ("module-isolation", 3): 0.97, ("module-isolation", 4): 0.6}
+    for cell in plan(suite):
+        if cell.not_applicable:
+            continue
+        name, regime = cell.task.cls.name, cell.regime.label
+        if name == "digits-mlp":
+            store.put(record(name, cell.key()["task"]["params"], regime, cell.seed, [0.9], target=0.95, chance=0.1, cell_hash=cell.hash))
+            continue
+        k = cell.task.params.k
+        store.put(record(name, cell.key()["task"]["params"], regime, cell.seed, [0.5, 0.6, finals[regime, k]], target=0.95, cell_hash=cell.hash))
+    page = write_report(suite, store, tmp_path / "report", sections=["breakdown"])
+    text = page.read_text()
+    assert "| sparse-parity | k      | 2, 3, 4 | 4 " in text
+    assert "breakdown point k = 4: e2e ends at 0.510 ± 0.000" in text
+    assert "| 4 ◀ |" in text
+    assert (tmp_path / "report" / "breakdown-sparse-parity.png").stat().st_size > 10_000
+    numbers = json.loads((tmp_path / "report" / "breakdown.json").read_text())
+    (family,) = numbers["families"]
+    assert family["breakdown_point"] == 4 and family["chance"] == 0.5 and family["target"] == 0.95
+    assert {p["regime"] for p in family["points"]} == {"e2e", "modular", "module-isolation"}
+
+
+def test_not_applicable_regimes_show_as_na_in_the_family_table():
+    from suite.breakdown import family_table
+
+    (fam,) = analyze(sweep({1: 0.5}, {1: 0.9}))
+    table = family_table(fam, not_applicable=["modular-finetune"])
+    assert table.splitlines()[0].split("|")[1:-1][-1].strip() == "modular-finetune"
+    assert table.splitlines()[2].rstrip("| ").endswith("n/a")
+
+
+def test_a_run_that_diverged_before_its_first_epoch_shows_as_diverged():
+    from suite.breakdown import family_table
+
+    recs = sweep({1: 0.5, 2: 0.5}, {1: 0.9, 2: 0.9})
+    broken = record("parity-of-digits", {"k": 1, "width": 64}, "layerwise", 0, [0.5])
+    recs.append(broken.model_copy(update={"status": "diverged", "summary": {}}))
+    (fam,) = analyze(recs)
+    assert fam.point(1, "layerwise").diverged == 1 and fam.breakdown_point == 1
+    assert "| diverged" in family_table(fam).splitlines()[2]
