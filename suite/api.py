@@ -80,6 +80,9 @@ class ModuleTarget:
 
     ``train``/``test`` hold the module's own inputs and labels; ``module`` is the index of the
     block it supervises. Only regimes with ``uses_module_targets = True`` ever see these.
+    The inputs ``x`` are the *network's* inputs (the same examples as the task's splits) and ``y``
+    has shape ``(n, *target_shape)``: what the output of block ``module`` must predict (see
+    ``regimes/modular.py`` and ``docs/breakdown.md``).
     """
 
     module: int
@@ -119,8 +122,8 @@ def default_aux_head(feature_shape: Sequence[int], num_classes: int, max_feature
         pool = 1
         while (h // pool) * (w // pool) * c > max_features and pool < max(h, w):
             pool += 1
-        if pool > 1:
-            layers.append(keras.layers.AveragePooling2D(pool_size=pool, padding="same"))
+        if pool > 1:  # "valid" pooling floors the map size, as the bound above assumes
+            layers.append(keras.layers.AveragePooling2D(pool_size=pool, padding="valid"))
     if len(shape) > 1:
         layers.append(keras.layers.Flatten())
     layers.append(keras.layers.Dense(num_classes))
@@ -219,6 +222,15 @@ class Task(abc.ABC):
     default_budget: ClassVar[Budget]
     target_accuracy: ClassVar[float]
     provides_module_targets: ClassVar[bool] = False
+    #: The model family, for regimes that can train only some (read in ``Regime.supports``): ``"mlp"``
+    #: (blocks of Dense layers and activations on flattened inputs), ``"cnn"`` (Sequential blocks of
+    #: convolution, normalization, pooling, dropout and activation layers; Dense or pooling head),
+    #: ``"resnet"`` (blocks with skip connections) or ``"other"``. Override with a property when the
+    #: params choose the network.
+    architecture: ClassVar[str] = "other"
+    #: For tasks whose difficulty is swept (breakdown tasks): the name of the ``Params`` field that is
+    #: the difficulty knob (e.g. ``"k"``), read by ``suite.breakdown``; ``None`` for other tasks.
+    difficulty_knob: ClassVar[str | None] = None
 
     def __init__(self, params: Params | None = None) -> None:
         self.params = params if params is not None else self.Params()

@@ -22,6 +22,8 @@ ResultsOpt = Annotated[Path, typer.Option("--results", "-r", help="results direc
 PluginOpt = Annotated[Optional[list[Path]], typer.Option("--plugin", "-p", help="Python file registering extra tasks or regimes (repeatable)")]
 BackendOpt = Annotated[Optional[str], typer.Option("--backend", help="show records made with this Keras backend (default: the active one)")]
 SuiteArg = Annotated[Optional[str], typer.Argument(help="suite file path, or the name of a shipped suite (default: 'default')")]
+DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="directory of prepared TFDS datasets (default: data_dir in the suite file, then $TFDS_DATA_DIR, then ~/tensorflow_datasets)")]
+DownloadOpt = Annotated[bool, typer.Option("--download", help="download and prepare missing TFDS datasets (needs network access; without it a missing dataset is skipped with instructions)")]
 
 
 class TableFormat(str, Enum):
@@ -41,6 +43,18 @@ class Kind(str, Enum):
 def _fail(message: str, code: int = 2) -> NoReturn:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code)
+
+
+def _configure_data(spec, data_dir: Path | None, download: bool) -> None:
+    """Set where tasks find datasets: --data-dir, else the suite's [data] data_dir (relative to the suite
+    file), else the environment; never part of a cell's identity."""
+    from tasks.datasets import options
+
+    chosen: str | None = str(data_dir) if data_dir is not None else None
+    if chosen is None and spec is not None and spec.data.data_dir:
+        path = Path(os.path.expandvars(spec.data.data_dir)).expanduser()
+        chosen = str(path if path.is_absolute() else Path(spec.source).parent / path)
+    options.configure(data_dir=chosen or options.current().data_dir, download=download or options.current().download)
 
 
 def _load(suite: str | None, plugins: list[Path] | None):
@@ -64,6 +78,8 @@ def run(
     progress: Annotated[bool, typer.Option(help="show a progress bar over cells")] = True,
     table_format: Annotated[TableFormat, typer.Option("--format", "-f", help="format of the table printed at the end")] = TableFormat.md,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="worker processes (1: run cells in this process)")] = 1,
+    data_dir: DataDirOpt = None,
+    download: DownloadOpt = False,
 ) -> None:
     """Run every cell of a suite that has no finished record yet, then print its leaderboard table."""
     from suite.executor import run_suite
@@ -72,6 +88,7 @@ def run(
     from suite.tables import leaderboard_table
 
     spec = _load(suite, plugin)
+    _configure_data(spec, data_dir, download)
     store = Store(results)
     cells = plan(spec)
     typer.echo(f"suite {spec.name} {spec.version}: {len(spec.tasks)} tasks x {len(spec.regimes)} regimes x {len(spec.seeds)} seeds = {len(cells)} cells -> {store.records_dir}", err=True)
@@ -82,8 +99,11 @@ def run(
         raise typer.Exit(130)
     typer.echo(f"ran {report.ran}, reused {report.skipped}, not applicable {report.not_applicable}, failed {len(report.failed)}, diverged {len(report.diverged)}", err=True)
     typer.echo(leaderboard_table(cells, store, fmt=table_format.value))
+    by_message: dict[str, list[str]] = {}  # tasks sharing a dataset share one set of instructions
     for task, message in report.unavailable.items():
-        typer.secho(f"\n{task}: data not available\n{message}", err=True, fg=typer.colors.YELLOW)
+        by_message.setdefault(message, []).append(task)
+    for message, tasks in by_message.items():
+        typer.secho(f"\n{', '.join(tasks)}: data not available\n{message}", err=True, fg=typer.colors.YELLOW)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -185,6 +205,181 @@ def report(
     except ValueError as exc:
         _fail(str(exc))
     typer.echo(str(page))
+
+
+data_app = typer.Typer(help="Prepare and inspect the TFDS datasets of the image tasks.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("prepare")
+def data_prepare(
+    datasets: Annotated[list[str], typer.Argument(help="TFDS names, name[/config][:version] (e.g. cifar10 mnist)")],
+    data_dir: DataDirOpt = None,
+    download: DownloadOpt = False,
+    train_split: Annotated[str, typer.Option(help="training split")] = "train",
+    test_split: Annotated[str, typer.Option(help="test split")] = "test",
+) -> None:
+    """Read prepared TFDS datasets (downloading them with --download) and write their array caches.
+
+    The array caches (DATA_DIR/e2ebench-arrays/...) are plain numpy: machines without TensorFlow
+    (Keras on JAX) read them. See docs/datasets.md."""
+    from suite.api import DataUnavailable
+    from tasks.datasets import tfds as tfds_data
+
+    _configure_data(None, data_dir, download)
+    failed = False
+    for name in datasets:
+        try:
+            arrays = tfds_data.load_arrays(name, train_split=train_split, test_split=test_split)
+        except (DataUnavailable, ValueError) as exc:
+            typer.secho(f"{name}: {exc}", err=True, fg=typer.colors.YELLOW)
+            failed = True
+            continue
+        typer.echo(f"{name} {arrays.version}: {len(arrays.y_train)} train / {len(arrays.y_test)} test images of shape "
+                   f"{arrays.x_train.shape[1:]}, {arrays.num_classes} classes (read from {arrays.source})")
+        typer.echo("  " + tfds_data.describe(name, splits=(train_split, test_split)))
+    if failed:
+        raise typer.Exit(1)
+
+
+@data_app.command("status")
+def data_status(
+    suite: Annotated[str, typer.Argument(help="suite file path, or a shipped suite's name")],
+    data_dir: DataDirOpt = None,
+    plugin: PluginOpt = None,
+) -> None:
+    """Say, for each TFDS task of a suite, whether its dataset is prepared (nothing is read or downloaded)."""
+    from tasks.datasets import tfds as tfds_data
+
+    spec = _load(suite, plugin)
+    _configure_data(spec, data_dir, False)
+    seen = set()
+    for t in spec.tasks:
+        name = getattr(t.cls(t.params), "tfds_dataset", None)
+        if name and name not in seen:
+            seen.add(name)
+            typer.echo(tfds_data.describe(name))
+    if not seen:
+        typer.echo(f"suite {spec.name} has no TFDS tasks")
+
+
+@app.command()
+def submit(
+    file_or_name: Annotated[str, typer.Argument(help="the regime: a Python file that registers it, or a registered regime's name")],
+    suite: Annotated[str, typer.Option("--suite", "-s", help="suite to submit to (default: the official leaderboard suite)")] = "official",
+    results: ResultsOpt = Path("results"),
+    leaderboard_root: Annotated[Path, typer.Option("--leaderboard", help="leaderboard root; baselines are read from and the entry written to LEADERBOARD/<suite>-<version>/")] = Path("leaderboard"),
+    params: Annotated[Optional[str], typer.Option("--params", help="the regime's params as JSON, e.g. '{\"lam\": 0.1}' (default: its defaults)")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="which regime, when the file registers several")] = None,
+    run_cells: Annotated[bool, typer.Option("--run/--no-run", help="run the cells without a finished record (--no-run: only check the stored records, as CI does)")] = True,
+    checks: Annotated[bool, typer.Option("--checks/--skip-checks", help="run the conformance battery (suite.checks.check_regime) first")] = True,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="worker processes for the cells")] = 1,
+    progress: Annotated[bool, typer.Option(help="show a progress bar over cells")] = True,
+) -> None:
+    """Run a regime on a suite (reusing stored baseline cells), check the protocol, and write its leaderboard
+    entry and a Markdown summary for the pull request. Exits 1 with the list of problems if a check fails."""
+    import json
+
+    from suite.registry import RegistryError
+    from suite.spec import SpecError
+    from suite.submit import SubmissionError
+    from suite.submit import submit as do_submit
+
+    try:
+        parsed = json.loads(params) if params else None
+    except json.JSONDecodeError as exc:
+        _fail(f"--params is not valid JSON: {exc}")
+    if parsed is not None and not isinstance(parsed, dict):
+        _fail("--params must be a JSON object, e.g. '{\"lam\": 0.1}'")
+    try:
+        outcome = do_submit(file_or_name, suite=suite, results=results, leaderboard_root=leaderboard_root, params=parsed,
+                            name=name, run=run_cells, checks=checks, jobs=jobs, progress=progress,
+                            log=lambda line: typer.echo(line, err=True))
+    except (SpecError, RegistryError, SubmissionError) as exc:
+        _fail(str(exc))
+    except ValueError as exc:  # invalid --params for the regime (pydantic)
+        _fail(f"--params: {exc}")
+    typer.echo(outcome.protocol.format(), err=True)
+    if not outcome.ok:
+        typer.secho(f"\nsubmission of {outcome.regime.label} rejected; fix these and submit again:", err=True, fg=typer.colors.RED)
+        for line in outcome.problems():
+            typer.secho(f"  - {line}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1)
+    typer.echo(f"ran {outcome.ran} cells, reused {outcome.reused}; entry: {outcome.entry_path}; summary: {outcome.summary_path}", err=True)
+    typer.echo(f"regenerate the table with `e2ebench leaderboard {suite} --leaderboard {leaderboard_root}`, then open a pull request with the summary below.\n", err=True)
+    typer.echo(outcome.summary)
+
+
+@app.command()
+def leaderboard(
+    suite: Annotated[str, typer.Argument(help="suite whose leaderboard to render (default: official)")] = "official",
+    leaderboard_root: Annotated[Path, typer.Option("--leaderboard", help="leaderboard root (the table goes to LEADERBOARD/<suite>-<version>/)")] = Path("leaderboard"),
+    metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="score to show (repeatable; the first ranks the rows)")] = None,
+    check: Annotated[bool, typer.Option("--check", help="write nothing; exit 1 if the generated files are out of date")] = False,
+    plugin: PluginOpt = None,
+    backend_name: BackendOpt = None,
+) -> None:
+    """Regenerate a leaderboard's table (README.md between markers, table.csv, table.tex) from its records
+    and submission entries. Never edit those tables by hand."""
+    from suite import leaderboard as lb
+    from suite.registry import did_you_mean
+    from suite.scores import SCORES
+
+    spec = _load(suite, plugin)
+    metrics = metric or list(lb.METRICS)
+    for m in metrics:
+        if m not in SCORES and not m.startswith("compression_block"):
+            _fail(f"--metric: unknown score {m!r}{did_you_mean(m, list(SCORES))}")
+    target = lb.directory(spec, leaderboard_root)
+    if check:
+        stale = lb.stale(spec, target, metrics, backend_name)
+        if stale:
+            typer.secho("out of date: " + ", ".join(str(p) for p in stale) + f"\nrun `e2ebench leaderboard {suite}`", err=True, fg=typer.colors.RED)
+            raise typer.Exit(1)
+        typer.echo(f"{target}: up to date")
+        return
+    for path in lb.write(spec, target, metrics, backend_name):
+        typer.echo(str(path))
+
+
+@app.command()
+def gate(
+    suite: Annotated[str, typer.Argument(help="suite whose cells to compare (default: official)")] = "official",
+    baseline: Annotated[Optional[Path], typer.Option("--baseline", help="store with the reference records (default: leaderboard/<suite>-<version>)")] = None,
+    results: ResultsOpt = Path("results"),
+    metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="score to gate (repeatable; default: test_accuracy)")] = None,
+    tolerance: Annotated[float, typer.Option("--tolerance", min=0.0, help="allowed relative worsening of a score's mean")] = 0.02,
+    require_all: Annotated[bool, typer.Option("--require-all", help="also fail when a baseline row has no new records")] = False,
+    plugin: PluginOpt = None,
+    backend_name: BackendOpt = None,
+) -> None:
+    """Fail (exit 1) when a score in RESULTS is worse than in the baseline beyond the tolerance, in each score's
+    declared direction (see `e2ebench list metrics`)."""
+    from suite import leaderboard as lb
+    from suite.gate import DEFAULT_METRICS, compare
+    from suite.plan import plan
+    from suite.registry import did_you_mean
+    from suite.scores import SCORES
+    from suite.store import Store
+
+    spec = _load(suite, plugin)
+    metrics = metric or list(DEFAULT_METRICS)
+    for m in metrics:
+        if m not in SCORES:
+            _fail(f"--metric: unknown score {m!r}{did_you_mean(m, list(SCORES))}")
+    base = Store(baseline or lb.directory(spec))
+    for store, what in ((base, "--baseline"), (Store(results), "--results")):
+        if not store.records_dir.is_dir():
+            _fail(f"{what}: no records in {store.records_dir}")
+    report = compare(plan(spec, backend_name), base, Store(results), metrics, tolerance, require_all)
+    typer.echo(report.format())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+from suite.plots_cli import app as _plot_app  # noqa: E402  (light: heavy imports happen inside the commands)
+
+app.add_typer(_plot_app, name="plot")
 
 
 def main() -> None:

@@ -98,7 +98,7 @@ def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callabl
             if isinstance(outcome, DataUnavailable):
                 if cell.task.label not in report.unavailable:
                     report.unavailable[cell.task.label] = str(outcome)
-                    write(f"SKIPPED  {cell.task.label}: data not available\n{outcome}")
+                    write(f"SKIPPED  {cell.task.label}: data not available (instructions at the end)")
                 continue
             store.put(outcome)
             report.ran += 1

@@ -21,7 +21,7 @@ from suite.store import Store
 from suite.tables import DEFAULT_METRICS, leaderboard_table
 
 # Modules that register report sections when imported (kept lazy: some need matplotlib).
-SECTION_MODULES: list[str] = ["suite.report"]
+SECTION_MODULES: list[str] = ["suite.report", "suite.claims", "suite.breakdown", "suite.plots"]
 
 
 @dataclasses.dataclass

@@ -132,6 +132,15 @@ class ReportSettings(_Strict):
     sections: list[str] = Field(default_factory=lambda: ["table"], min_length=1)
 
 
+class DataSettings(_Strict):
+    """The ``[data]`` table: where prepared datasets are found (see ``tasks.datasets.options``).
+
+    Not part of any cell's identity: the same data read from another directory gives the same cells.
+    """
+
+    data_dir: str | None = Field(default=None, description="directory of prepared TFDS datasets; relative paths are relative to the suite file; `--data-dir` overrides it")
+
+
 class SuiteFile(_Strict):
     """The raw schema of a suite file."""
 
@@ -140,6 +149,7 @@ class SuiteFile(_Strict):
     regimes: list[RegimeEntry] = Field(min_length=1)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
+    data: DataSettings = Field(default_factory=DataSettings)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,6 +188,7 @@ class Suite:
     report: ReportSettings
     source: str
     sha256: str
+    data: DataSettings = dataclasses.field(default_factory=DataSettings)
 
 
 def _params_suffix(params: Params, defaults: Params) -> str:
@@ -338,4 +349,5 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
         report=spec.report,
         source=source,
         sha256=hashlib.sha256(text.encode()).hexdigest(),
+        data=spec.data,
     )

@@ -27,6 +27,7 @@ class DigitsMLP(Task):
     Params = MLPParams
     default_budget = Budget(epochs=20, batch_size=64, optimizer="adam", learning_rate=1e-3)
     target_accuracy = 0.95
+    architecture = "mlp"
 
     def load_data(self) -> TaskData:
         return embedded.digits()
@@ -51,6 +52,7 @@ class DigitsCNN(Task):
     Params = CNNParams
     default_budget = Budget(epochs=15, batch_size=64, optimizer="adam", learning_rate=1e-3)
     target_accuracy = 0.95
+    architecture = "cnn"
 
     def load_data(self) -> TaskData:
         return embedded.digits()
