@@ -10,7 +10,7 @@ from keras import ops
 from regimes.feedback import feedback_matrix
 from regimes.losses import inject_gradient, output_error, sparse_cross_entropy
 from regimes.objective import ObjectiveModel
-from regimes.parts import StopGradient
+from regimes.parts import detached_blocks
 from suite.api import Params, Regime, TrainContext
 from suite.registry import regimes
 
@@ -47,14 +47,8 @@ class DirectFeedbackAlignment(Regime):
         sizes = [int(np.prod(shape)) for shape in net.block_output_shapes]
         feedback = [feedback_matrix(rng, num_classes, size, self.params.feedback_scale) for size in sizes]
 
-        outputs = {}
-        t = net.stem
-        for i, block in enumerate(net.blocks):
-            if i > 0:
-                t = StopGradient(name=f"stop{i + 1}")(t)
-            t = block(t)
-            outputs[f"h{i + 1}"] = t
-        outputs["scores"] = net.head(StopGradient(name="stop_head")(t))
+        features, scores = detached_blocks(net)
+        outputs = {f"h{i + 1}": t for i, t in enumerate(features)} | {"scores": scores}
 
         def objective(x, y, out):
             logits = out["scores"]

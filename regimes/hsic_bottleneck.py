@@ -9,7 +9,7 @@ from pydantic import Field
 from regimes.kernels import dependence, gaussian_kernel, linear_kernel
 from regimes.losses import one_hot, sparse_cross_entropy
 from regimes.objective import ObjectiveModel
-from regimes.parts import StopGradient
+from regimes.parts import detached_blocks
 from suite.api import Params, Regime, TrainContext
 from suite.registry import regimes
 
@@ -48,14 +48,8 @@ class HSICBottleneck(Regime):
     def train(self, ctx: TrainContext) -> None:
         net, p = ctx.network, self.params
         num_classes = net.num_classes
-        outputs = {}
-        t = net.stem
-        for i, block in enumerate(net.blocks):
-            if i > 0:
-                t = StopGradient(name=f"stop{i + 1}")(t)
-            t = block(t)
-            outputs[f"t{i + 1}"] = t
-        outputs["scores"] = net.head(StopGradient(name="stop_head")(t))
+        features, scores = detached_blocks(net)
+        outputs = {f"t{i + 1}": t for i, t in enumerate(features)} | {"scores": scores}
 
         def objective(x, y, out):
             k_x = gaussian_kernel(x, p.sigma)

@@ -12,7 +12,7 @@ from keras import ops
 
 from regimes.losses import one_hot, similarity_matching_loss, sparse_cross_entropy
 from regimes.objective import ObjectiveModel
-from regimes.parts import StopGradient
+from regimes.parts import detached_blocks
 from suite.api import Params, Regime, TrainContext
 from suite.registry import regimes
 
@@ -75,18 +75,15 @@ class PredSim(Regime):
         num_classes = net.num_classes
         w_pred = {"pred": 1.0, "sim": 0.0, "predsim": 1.0 - p.beta}[p.loss]
         w_sim = {"pred": 0.0, "sim": 1.0, "predsim": p.beta}[p.loss]
+        # As in the paper, the output layer learns from the global loss on the detached last block.
+        features, scores = detached_blocks(net)
         outputs = {}
-        t = net.stem
-        for i, block in enumerate(net.blocks):
-            if i > 0:
-                t = StopGradient(name=f"stop{i + 1}")(t)
-            t = block(t)
+        for i, t in enumerate(features):
             if w_sim > 0:
                 outputs[f"sim{i + 1}"] = similarity_features(net.block_output_shapes[i], f"sim{i + 1}")(t)
             if w_pred > 0:
                 outputs[f"pred{i + 1}"] = net.make_aux_head(i)(t)
-        # As in the paper, the output layer learns from the global loss on the detached last block.
-        outputs["scores"] = net.head(StopGradient(name="stop_head")(t))
+        outputs["scores"] = scores
 
         def objective(x, y, out):
             y_onehot = one_hot(y, num_classes)

@@ -25,6 +25,24 @@ def split_epochs(total: int, stages: int) -> list[int]:
     return [base + (1 if i >= stages - extra else 0) for i in range(stages)]
 
 
+def detached_blocks(network) -> tuple[list, object]:
+    """The blocks' outputs T_1..T_L with the gradient stopped between blocks, and the head's logits
+    computed on the detached last block (symbolic tensors from ``network.input``).
+
+    The shared graph of regimes whose blocks learn from local signals while the output layer learns from
+    the task loss alone (HSIC bottleneck, direct feedback alignment, predsim).
+    """
+    t = network.stem
+    features = []
+    for i, block in enumerate(network.blocks):
+        if i > 0:
+            t = StopGradient(name=f"stop{i + 1}")(t)
+        t = block(t)
+        features.append(t)
+    scores = network.head(StopGradient(name="stop_head")(t))
+    return features, scores
+
+
 def local_heads_model(network, detach: bool = True) -> tuple[keras.Model, list[str]]:
     """A model with one output per block: an auxiliary head on blocks 1..L-1 and the network's head on
     block L. With ``detach`` the input of every block but the first is gradient-stopped, so each
