@@ -39,5 +39,7 @@ class Layerwise(Regime):
             metrics={"final": ["accuracy"]},
         )
         y = ctx.data.train.y
+        # Keras prefixes log keys with the output's name only when there are several outputs.
+        prefix = "final_" if len(names) > 1 else ""
         ctx.fit(model, ctx.data.train.x, {n: y for n in names}, epochs=ctx.budget.epochs,
-                loss_key="final_loss", accuracy_key="final_accuracy")
+                loss_key=f"{prefix}loss", accuracy_key=f"{prefix}accuracy")

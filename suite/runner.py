@@ -46,9 +46,11 @@ class _EpochReporter(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
+        if self._loss_key not in logs:  # a wrong key is a regime bug, not a diverged run
+            raise KeyError(f"ctx.fit(loss_key={self._loss_key!r}): Keras logged only {sorted(logs)}")
         steps = math.ceil(self._n / self._ctx.budget.batch_size)
         self._ctx.report_epoch(
-            train_loss=float(logs.get(self._loss_key, float("nan"))),
+            train_loss=float(logs[self._loss_key]),
             train_accuracy=float(logs[self._acc_key]) if self._acc_key and self._acc_key in logs else None,
             examples=self._n,
             steps=steps,

@@ -184,3 +184,22 @@ def test_a_process_pool_runs_cells_including_plugin_regimes(store, tmp_path):
     assert report.ran == 4 and report.ok
     assert all(store.get(c.hash).status == "ok" for c in plan(suite))
     assert run_suite(suite, store, progress=False, jobs=2, plugins=[plugin]).skipped == 4
+
+
+def test_layerwise_on_a_one_block_network_trains_normally(store):
+    suite = make_suite(TINY.replace("depth = 2", "depth = 1").replace('"e2e"', '"layerwise"'))
+    run_suite(suite, store, progress=False)
+    record = store.get(plan(suite)[0].hash)
+    assert record.status == "ok" and record.history[-1].train_loss is not None
+
+
+def test_a_wrong_log_key_fails_the_cell_instead_of_looking_diverged(store, tmp_path):
+    _plugin(tmp_path, "test-wrong-key", '''\
+        model = ctx.network.composed()
+        model.compile(optimizer=ctx.make_optimizer(), loss=ctx.task.loss())
+        ctx.fit(model, ctx.data.train.x, ctx.data.train.y, epochs=1, loss_key="no_such_loss")
+        ''')
+    suite = make_suite(TINY.replace('"e2e"', '"test-wrong-key"'))
+    run_suite(suite, store, progress=False)
+    record = store.get(plan(suite)[0].hash)
+    assert record.status == "failed" and "no_such_loss" in record.error and "'loss'" in record.error

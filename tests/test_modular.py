@@ -145,3 +145,15 @@ name = "module-isolation"
     assert report.ok and report.ran == 1 and report.not_applicable == 2 and not report.failed
     rows = {line.split("|")[2].strip(): line for line in leaderboard_table(cells, store).splitlines()[2:]}
     assert "n/a" in rows["modular"] and "n/a" in rows["module-isolation"] and "n/a" not in rows["e2e"]
+
+
+TINY_SPARSE_PARITY = (("sparse-parity", {"n": 10, "k": 2, "width": 32, "train_size": 1000, "test_size": 400}),)
+
+
+@pytest.mark.parametrize("name", ["modular", "modular-finetune", "module-isolation"])
+def test_modular_regimes_pass_the_conformance_battery(name):
+    from suite.checks import check_regime
+    from suite.registry import regimes
+
+    report = check_regime(regimes.get(name), tasks=TINY_SPARSE_PARITY, budget={"epochs": 9})
+    report.raise_for_failures()
