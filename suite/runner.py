@@ -143,6 +143,7 @@ def run_cell(cell: Cell, suite: SuiteRef, data: TaskData) -> Record:
         status = "failed"
         error = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exc(limit=8))
     history = ctx.history if ctx is not None else []
+    num_params = network.count_params() if network is not None else None
     summary: dict[str, Any] = {}
     if status != "failed":
         summary = training_summary(history[1:], task.target_accuracy, cell.task.budget.epochs, diverged=status == "diverged")
@@ -152,8 +153,8 @@ def run_cell(cell: Cell, suite: SuiteRef, data: TaskData) -> Record:
             summary["peak_memory_increase_mb"] = increase / 2**20
         if (device_peak := backend.peak_device_memory_bytes()) is not None:
             summary["peak_device_memory_mb"] = device_peak / 2**20
-        if network is not None:
-            summary["num_params"] = network.count_params()
+        if num_params is not None:
+            summary["num_params"] = num_params
         summary["budget_used"] = _budget_used(history, cell.task.budget, len(data.train))
         if probe_summary := (Probe.summarize(history) if cell.probe.get("enabled") else {}):
             summary.update(probe_summary)
@@ -166,7 +167,7 @@ def run_cell(cell: Cell, suite: SuiteRef, data: TaskData) -> Record:
         regime_label=cell.regime.label,
         status=status,
         error=error,
-        num_params=network.count_params() if network is not None else None,
+        num_params=num_params,
         chance_level=task.chance_level(data),
         target_accuracy=task.target_accuracy,
         notes=ctx.notes if ctx is not None else {},
