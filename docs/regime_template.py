@@ -35,6 +35,7 @@ class MyRegime(Regime):
 
     name = "my-regime"  # unique; `e2ebench list regimes` shows the names taken
     version = "1.0"  # bump on any change that alters results (records are keyed by it)
+    family = "end-to-end"  # what kind of method it is (suite.api.RegimeFamily); analyses select by family
     description = "end-to-end backpropagation with label smoothing"
     citation = "Szegedy et al. (2016), Rethinking the Inception Architecture for Computer Vision, CVPR"
     Params = MyRegimeParams

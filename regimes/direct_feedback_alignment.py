@@ -8,8 +8,8 @@ from pydantic import Field
 from keras import ops
 
 from regimes.feedback import feedback_matrix
-from regimes.losses import inject_gradient, output_error, sparse_cross_entropy
-from regimes.objective import ObjectiveModel
+from regimes.losses import inject_gradient, output_error
+from regimes.objective import ObjectiveModel, cross_entropy
 from regimes.parts import detached_blocks
 from suite.api import Params, Regime, TrainContext
 from suite.registry import regimes
@@ -36,6 +36,7 @@ class DirectFeedbackAlignment(Regime):
 
     name = "direct-feedback-alignment"
     version = "1.0"
+    family = "feedback"
     description = "output error sent to every block through fixed random matrices; no backward pass between blocks"
     citation = "Nøkland (2016), Direct Feedback Alignment Provides Learning in Deep Neural Networks, NeurIPS"
     Params = DirectFeedbackAlignmentParams
@@ -53,7 +54,7 @@ class DirectFeedbackAlignment(Regime):
         def objective(x, y, out):
             logits = out["scores"]
             error = ops.stop_gradient(output_error(y, logits, num_classes))
-            loss = sparse_cross_entropy(y, logits)
+            loss = cross_entropy(y, logits)
             for i, b in enumerate(feedback):
                 loss = loss + inject_gradient(out[f"h{i + 1}"], ops.matmul(error, ops.convert_to_tensor(b)))
             return loss

@@ -14,6 +14,8 @@ class EndToEnd(Regime):
 
     name = "e2e"
     version = "1.0"
+    family = "end-to-end"
+    baseline = True
     description = "end-to-end backpropagation through all blocks (the baseline)"
     citation = "Rumelhart, Hinton & Williams (1986), Learning representations by back-propagating errors"
 

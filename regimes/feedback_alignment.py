@@ -39,6 +39,7 @@ class FeedbackAlignment(Regime):
 
     name = "feedback-alignment"
     version = "1.0"
+    family = "feedback"
     description = "backprop with fixed random feedback matrices instead of transposed weights (Dense and conv layers)"
     citation = "Lillicrap, Cownden, Tweed & Akerman (2016), Random synaptic feedback weights support error backpropagation for deep learning, Nat. Commun. 7:13276"
     Params = FeedbackAlignmentParams

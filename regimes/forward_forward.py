@@ -101,6 +101,7 @@ class ForwardForward(Regime):
 
     name = "forward-forward"
     version = "1.0"
+    family = "forward"
     description = "Hinton's forward-forward: per-block goodness of positive (true label in the input) vs negative data"
     citation = "Hinton (2022), The Forward-Forward Algorithm: Some Preliminary Investigations, arXiv:2212.13345"
     Params = ForwardForwardParams

@@ -7,8 +7,8 @@ from typing import Literal
 from pydantic import Field
 
 from regimes.kernels import dependence, gaussian_kernel, linear_kernel
-from regimes.losses import one_hot, sparse_cross_entropy
-from regimes.objective import ObjectiveModel
+from regimes.losses import one_hot
+from regimes.objective import ObjectiveModel, cross_entropy
 from regimes.parts import detached_blocks
 from suite.api import Params, Regime, TrainContext
 from suite.registry import regimes
@@ -41,6 +41,7 @@ class HSICBottleneck(Regime):
 
     name = "hsic-bottleneck"
     version = "1.0"
+    family = "layer-wise"
     description = "every block maximizes HSIC(Y;T) - lambda HSIC(X;T) on each batch; the head learns on the detached last block"
     citation = "Ma, Lewis & Kleijn (2020), The HSIC Bottleneck: Deep Learning without Back-Propagation, AAAI"
     Params = HSICBottleneckParams
@@ -55,7 +56,7 @@ class HSICBottleneck(Regime):
             k_x = gaussian_kernel(x, p.sigma)
             y_onehot = one_hot(y, num_classes)
             k_y = linear_kernel(y_onehot) if p.label_kernel == "linear" else gaussian_kernel(y_onehot, p.sigma)
-            loss = sparse_cross_entropy(y, out["scores"])
+            loss = cross_entropy(y, out["scores"])
             for i in range(len(net.blocks)):
                 k_t = gaussian_kernel(out[f"t{i + 1}"], p.sigma)
                 loss = loss + p.lam * dependence(k_x, k_t, p.estimator) - dependence(k_y, k_t, p.estimator)

@@ -2,7 +2,9 @@
 
 These are the training-time counterparts of the probe's estimators (``suite.metrics``, numpy): the
 same kernel conventions, written with ``keras.ops`` so that gradients flow through them on every
-backend. All functions take a batch of ``m`` examples and return scalars or ``m x m`` matrices.
+backend; the Gaussian kernel itself is the one of ``suite.kernels``. Double centering here uses
+``ops.mean`` (float32 activations); the float64 estimators centre with sums instead, because Keras'
+JAX backend reduces float64 means in float32. All functions take a batch of ``m`` examples and return scalars or ``m x m`` matrices.
 
 References: Gretton et al. (2005), Measuring Statistical Dependence with Hilbert-Schmidt Norms;
 Kornblith et al. (2019), Similarity of Neural Network Representations Revisited (CKA);
@@ -16,22 +18,16 @@ from typing import Any, Literal
 from keras import ops
 
 from regimes.objective import flatten
+from suite.kernels import gaussian_gram
 
 Estimator = Literal["hsic", "cka", "nhsic"]
-
-
-def pairwise_sq_distances(a: Any) -> Any:
-    """``D_ij = ||a_i - a_j||^2`` for the rows of a ``(m, d)`` matrix (clipped at 0)."""
-    sq = ops.sum(a * a, axis=1, keepdims=True)
-    d = sq + ops.transpose(sq) - 2.0 * ops.matmul(a, ops.transpose(a))
-    return ops.maximum(d, 0.0)
 
 
 def gaussian_kernel(a: Any, sigma: float = 5.0) -> Any:
     """``K_ij = exp(-||a_i - a_j||^2 / (2 sigma^2 d))`` on flattened features (``d`` = feature dimension)."""
     a = flatten(a)
     d = float(a.shape[1])
-    return ops.exp(-pairwise_sq_distances(a) / (2.0 * sigma**2 * d))
+    return gaussian_gram(a, 2.0 * sigma**2 * d)
 
 
 def linear_kernel(a: Any) -> Any:

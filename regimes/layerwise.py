@@ -27,6 +27,7 @@ class Layerwise(Regime):
 
     name = "layerwise"
     version = "1.0"
+    family = "layer-wise"
     description = "local cross-entropy loss per block through an auxiliary linear head; gradients stopped between blocks; all blocks trained at once"
     citation = "Nøkland & Eidnes (2019), Training Neural Networks with Local Error Signals; Sakamoto & Sato (2024), TMLR"
     Params = LayerwiseParams

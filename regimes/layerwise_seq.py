@@ -22,6 +22,7 @@ class LayerwiseSequential(Regime):
 
     name = "layerwise-seq"
     version = "1.0"
+    family = "layer-wise"
     description = "greedy: train block 1 with an auxiliary head, freeze it, then block 2, ...; epochs split over stages"
     citation = "Belilovsky, Eickenberg & Oyallon (2019), Greedy Layerwise Learning Can Scale to ImageNet; Sakamoto & Sato (2024), TMLR"
 

@@ -10,8 +10,8 @@ from pydantic import Field
 import keras
 from keras import ops
 
-from regimes.losses import one_hot, similarity_matching_loss, sparse_cross_entropy
-from regimes.objective import ObjectiveModel
+from regimes.losses import one_hot, similarity_matching_loss
+from regimes.objective import ObjectiveModel, cross_entropy
 from regimes.parts import detached_blocks
 from suite.api import Params, Regime, TrainContext
 from suite.registry import regimes
@@ -66,6 +66,7 @@ class PredSim(Regime):
 
     name = "predsim"
     version = "1.0"
+    family = "layer-wise"
     description = "local pred / sim / predsim loss per block (auxiliary classifier and similarity matching), gradients stopped between blocks"
     citation = "Nøkland & Eidnes (2019), Training Neural Networks with Local Error Signals, ICML"
     Params = PredSimParams
@@ -87,10 +88,10 @@ class PredSim(Regime):
 
         def objective(x, y, out):
             y_onehot = one_hot(y, num_classes)
-            loss = sparse_cross_entropy(y, out["scores"])
+            loss = cross_entropy(y, out["scores"])
             for i in range(len(net.blocks)):
                 if f"pred{i + 1}" in out:
-                    loss = loss + w_pred * sparse_cross_entropy(y, out[f"pred{i + 1}"])
+                    loss = loss + w_pred * cross_entropy(y, out[f"pred{i + 1}"])
                 if f"sim{i + 1}" in out:
                     loss = loss + w_sim * similarity_matching_loss(out[f"sim{i + 1}"], y_onehot)
             return loss

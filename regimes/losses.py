@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
 from keras import ops
 
 from regimes.objective import flatten
@@ -70,7 +69,3 @@ def one_hot(y: Any, num_classes: int) -> Any:
     """Float one-hot encoding of integer labels of any shape ``(batch,)`` or ``(batch, 1)``."""
     return ops.one_hot(ops.cast(ops.reshape(y, (-1,)), "int32"), num_classes)
 
-
-def sparse_cross_entropy(y: Any, logits: Any) -> Any:
-    """Mean sparse categorical cross-entropy from logits."""
-    return ops.mean(keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True))

@@ -157,6 +157,8 @@ class Modular(Regime):
 
     name = "modular"
     version = "1.0"
+    family = "modular"
+    baseline = True
     description = "each module trained on its own module target, frozen, composed; the rest trained on the label; epochs split over stages"
     citation = f"{GLASMACHERS}; {SHALEV_SHWARTZ}"
     uses_module_targets = True
@@ -203,6 +205,7 @@ class ModularFinetune(Regime):
 
     name = "modular-finetune"
     version = "1.0"
+    family = "modular"
     description = "modular training, then end-to-end fine-tuning of all blocks on the label (budget split recorded)"
     citation = f"{GLASMACHERS}; {SHALEV_SHWARTZ}"
     uses_module_targets = True
@@ -250,7 +253,8 @@ class ModuleIsolation(Regime):
     """
 
     name = "module-isolation"
-    version = "1.0"
+    version = "1.1"  # 1.1: the re-initialization is a typed record field (time to relearn counts from it)
+    family = "modular"
     description = "diagnostic: train the pipeline modularly, re-initialize one module, re-train it alone from the final label with the rest frozen"
     citation = f"{GLASMACHERS}; {SHALEV_SHWARTZ}"
     uses_module_targets = True
@@ -268,10 +272,11 @@ class ModuleIsolation(Regime):
         name = net.block_names[index]
         ctx.note(budget_split="modular stages, then the re-initialized module alone on the label",
                  stages=_stage_note(net, stages, epochs) + [{"stage": f"isolated:{name}", "blocks": [name], "target": "label", "epochs": isolated}],
-                 isolated_module=name, reinitialized_after_epoch=sum(epochs))
+                 isolated_module=name)
         try:
             train_stages(ctx, stages, epochs)
             reinitialize(net.blocks[index], block_input_shape(net, index))
+            ctx.reinitialized(name)
             set_trainable(net, [index], head=False)
             model = net.composed()
             model.compile(optimizer=ctx.make_optimizer(), loss=ctx.task.loss(), metrics=["accuracy"])

@@ -7,10 +7,15 @@ Read this file to write a task or a regime; nothing else in ``suite/`` is needed
 * A :class:`Regime` trains that network inside the budget, however it likes, and calls
   :meth:`TrainContext.report_epoch` once per epoch (or uses :meth:`TrainContext.fit`, which does it).
   It never writes files and never evaluates on the test split: the harness measures.
+  A regime declares its :data:`RegimeFamily` and whether it is its family's ``baseline``; analyses
+  select regimes by these declarations, never by name.
 * The harness (``suite.runner``) seeds everything, times training, evaluates test accuracy and the
-  information-plane probe at each reported epoch, and writes the record.
+  information-plane probe at each reported epoch, and writes the record. Facts that analyses read
+  (a module re-initialized mid-training) cross the boundary through typed calls on the context
+  (:meth:`TrainContext.reinitialized`), never through free-form notes.
 
-Data flows one way: suite file -> cells -> ``regime.train(ctx)`` -> records -> leaderboard.
+Data flows one way: suite file -> cells -> ``regime.train(ctx)`` -> records -> ``suite.results`` ->
+tables, reports, plots, leaderboard.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import keras
 
 __all__ = [
     "Params",
+    "RegimeFamily",
     "Budget",
     "Split",
     "TaskData",
@@ -39,6 +45,14 @@ __all__ = [
     "DataUnavailable",
     "default_aux_head",
 ]
+
+
+#: What kind of training method a regime is. Analyses compare families, never regime names:
+#: ``"end-to-end"`` (one global loss, exact gradients), ``"layer-wise"`` (every block trained by its own local
+#: objective on detached inputs: auxiliary classifiers, predsim, HSIC objectives), ``"modular"`` (modules
+#: trained on their own intermediate targets), ``"feedback"`` (fixed random feedback instead of the
+#: transposed weights), ``"forward"`` (no backward pass: forward-forward), ``"other"``.
+RegimeFamily = Literal["end-to-end", "layer-wise", "modular", "feedback", "forward", "other"]
 
 
 class Params(BaseModel):
@@ -229,7 +243,7 @@ class Task(abc.ABC):
     #: params choose the network.
     architecture: ClassVar[str] = "other"
     #: For tasks whose difficulty is swept (breakdown tasks): the name of the ``Params`` field that is
-    #: the difficulty knob (e.g. ``"k"``), read by ``suite.breakdown``; ``None`` for other tasks.
+    #: the difficulty knob (e.g. ``"k"``), read by the breakdown analysis; ``None`` for other tasks.
     difficulty_knob: ClassVar[str | None] = None
 
     def __init__(self, params: Params | None = None) -> None:
@@ -242,6 +256,11 @@ class Task(abc.ABC):
     @abc.abstractmethod
     def build_network(self, data: TaskData) -> Network:
         """Build fresh, randomly initialised blocks and head (the harness seeds before calling)."""
+
+    def prepared_datasets(self) -> tuple[str, ...]:
+        """Names of the prepared (TFDS) datasets this task reads, for ``e2ebench data status``; empty for
+        embedded or generated data."""
+        return ()
 
     def chance_level(self, data: TaskData) -> float:
         """Accuracy of the best constant guess (default: the most frequent test label)."""
@@ -305,7 +324,16 @@ class TrainContext(abc.ABC):
 
     @abc.abstractmethod
     def note(self, **facts: Any) -> None:
-        """Record facts about how the regime spent its budget (e.g. the epochs of each stage)."""
+        """Record facts about how the regime spent its budget (e.g. the epochs of each stage), for readers
+        of the record; no analysis depends on a note's keys."""
+
+    @abc.abstractmethod
+    def reinitialized(self, block: str) -> None:
+        """Declare that block ``block`` has just been re-initialized, after the epochs reported so far.
+
+        Time-to-target analyses (e.g. how fast a module is relearned) count from this point; the record
+        keeps it as ``reinitialization``.
+        """
 
     def make_optimizer(self, learning_rate: float | None = None) -> keras.optimizers.Optimizer:
         """A fresh optimizer from the budget (optionally with another learning rate)."""
@@ -350,6 +378,11 @@ class Regime(abc.ABC):
     citation: ClassVar[str] = ""
     Params: ClassVar[type[Params]] = Params
     uses_module_targets: ClassVar[bool] = False
+    #: What kind of method this is (see :data:`RegimeFamily`).
+    family: ClassVar[RegimeFamily] = "other"
+    #: Whether this is the reference method of its family: analyses compare the family's other members,
+    #: and other families, against it (``e2e`` for end-to-end, ``modular`` for modular training).
+    baseline: ClassVar[bool] = False
 
     def __init__(self, params: Params | None = None) -> None:
         self.params = params if params is not None else self.Params()

@@ -29,10 +29,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from suite import protocol
 from suite.api import Params, Regime
 from suite.records import Record, SuiteRef
-
-BUDGET_TOLERANCE = 1e-6
 
 #: Tiny tasks tried in order; the first one the regime supports is used.
 TINY_TASKS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -174,26 +173,22 @@ def _tiny_cell(cls: type[Regime], params: Params, tasks: Sequence[tuple[str, dic
     """The first tiny cell the regime supports, or the reasons it supports none."""
     from suite import backend
     from suite.api import Budget
-    from suite.metrics import ESTIMATOR_VERSIONS
-    from suite.plan import Cell
+    from suite.plan import Cell, not_applicable
     from suite.registry import tasks as task_registry
     from suite.spec import ProbeSettings, ResolvedRegime, ResolvedTask
 
-    regime = cls(params)
     reasons = []
     for task_name, task_params in tasks:
         task_cls = task_registry.get(task_name)
         task_obj = task_cls(task_cls.Params.model_validate(task_params))
-        reason = (f"{cls.name} trains on module targets, which {task_name} does not provide"
-                  if cls.uses_module_targets and not task_obj.provides_module_targets else regime.supports(task_obj))
+        resolved = ResolvedRegime(cls, params, cls.name)
+        reason = not_applicable(task_obj, resolved)
         if reason is not None:
             reasons.append(f"{task_name}: {reason}")
             continue
         full_budget = Budget.model_validate({**task_cls.default_budget.model_dump(), **budget})
-        probe = ProbeSettings(probe_size=100, estimators=["nhsic"]).model_dump(mode="json")
-        probe["estimator_versions"] = {e: ESTIMATOR_VERSIONS[e] for e in probe["estimators"]}
-        return Cell(ResolvedTask(task_cls, task_obj.params, full_budget), ResolvedRegime(cls, params, cls.name),
-                    seed, probe, backend.name())
+        probe = ProbeSettings(probe_size=100, estimators=["nhsic"])
+        return Cell(ResolvedTask(task_cls, task_obj.params, full_budget), resolved, seed, probe, backend.name())
     return "the regime supports none of the tiny check tasks (" + "; ".join(reasons) + "); pass tasks=[...]"
 
 
@@ -204,10 +199,8 @@ def _run(cell: Any, data: Any) -> Record:
 
 
 def _check_epochs(record: Record, epochs: int) -> CheckResult:
-    reported = record.history[1:]
-    if len(reported) != epochs:
-        return CheckResult("reports every epoch", False,
-                           f"reported {len(reported)} epochs for a budget of {epochs} (call ctx.report_epoch once per epoch, or use ctx.fit)")
+    if (problem := protocol.epochs_problem(record, epochs)) is not None:
+        return CheckResult("reports every epoch", False, problem)
     counts = [h.examples for h in record.history]
     if any(b <= a for a, b in zip(counts, counts[1:])):
         return CheckResult("reports every epoch", False, "an epoch report counted no training examples")
@@ -215,11 +208,8 @@ def _check_epochs(record: Record, epochs: int) -> CheckResult:
 
 
 def _check_budget(record: Record) -> CheckResult:
-    used = record.summary.get("budget_used")
-    if used is None:
-        return CheckResult("respects the budget", False, "the record has no budget_used")
-    ok = used <= 1.0 + BUDGET_TOLERANCE
-    return CheckResult("respects the budget", ok, f"used {used:.2f} x the budget's training examples" + ("" if ok else " (limit 1.00)"))
+    problem = protocol.budget_problem(record)
+    return CheckResult("respects the budget", problem is None, problem or f"used {record.summary['budget_used']:.2f} x the budget's training examples")
 
 
 def _check_learns(record: Record, margin: float) -> CheckResult:
@@ -238,7 +228,7 @@ def _check_deterministic(a: Record, b: Record) -> CheckResult:
     ca, cb = curve(a), curve(b)
     if ca != cb:
         first = next(i for i, (x, y) in enumerate(zip(ca, cb)) if x != y) if len(ca) == len(cb) else min(len(ca), len(cb))
-        return CheckResult("is deterministic", False, f"two runs with seed {a.cell['seed']} differ from epoch {first} on "
+        return CheckResult("is deterministic", False, f"two runs with seed {a.seed} differ from epoch {first} on "
                                                       "(draw randomness from the seeded backend or from ctx.seed)")
     return CheckResult("is deterministic", True)
 

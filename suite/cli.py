@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, Optional
 
 import typer
+
+from suite import gate as gate_rules
+from suite.cli_common import (BackendOpt, DataDirOpt, DownloadOpt, Kind, PluginOpt, ResultsOpt, SuiteArg, TableFormat,
+                              check_metrics, configure_data, fail, load, require_records)
 
 app = typer.Typer(
     name="e2ebench",
@@ -17,58 +20,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-ResultsOpt = Annotated[Path, typer.Option("--results", "-r", help="results directory (records are stored in RESULTS/records)")]
-PluginOpt = Annotated[Optional[list[Path]], typer.Option("--plugin", "-p", help="Python file registering extra tasks or regimes (repeatable)")]
-BackendOpt = Annotated[Optional[str], typer.Option("--backend", help="show records made with this Keras backend (default: the active one)")]
-SuiteArg = Annotated[Optional[str], typer.Argument(help="suite file path, or the name of a shipped suite (default: 'default')")]
-DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="directory of prepared TFDS datasets (default: data_dir in the suite file, then $TFDS_DATA_DIR, then ~/tensorflow_datasets)")]
-DownloadOpt = Annotated[bool, typer.Option("--download", help="download and prepare missing TFDS datasets (needs network access; without it a missing dataset is skipped with instructions)")]
-
-
-class TableFormat(str, Enum):
-    md = "md"
-    latex = "latex"
-    csv = "csv"
-    html = "html"
-
-
-class Kind(str, Enum):
-    tasks = "tasks"
-    regimes = "regimes"
-    suites = "suites"
-    metrics = "metrics"
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code)
-
-
-def _configure_data(spec, data_dir: Path | None, download: bool) -> None:
-    """Set where tasks find datasets: --data-dir, else the suite's [data] data_dir (relative to the suite
-    file), else the environment; never part of a cell's identity."""
-    from tasks.datasets import options
-
-    chosen: str | None = str(data_dir) if data_dir is not None else None
-    if chosen is None and spec is not None and spec.data.data_dir:
-        path = Path(os.path.expandvars(spec.data.data_dir)).expanduser()
-        chosen = str(path if path.is_absolute() else Path(spec.source).parent / path)
-    options.configure(data_dir=chosen or options.current().data_dir, download=download or options.current().download)
-
-
-def _load(suite: str | None, plugins: list[Path] | None):
-    """Load plugins and the suite, turning user errors into one clear message."""
-    from suite.registry import RegistryError, load_plugin_file
-    from suite.spec import SpecError, load_suite
-
-    try:
-        for p in plugins or []:
-            load_plugin_file(p)
-        return load_suite(suite)
-    except (SpecError, RegistryError) as exc:
-        _fail(str(exc))
-
 
 @app.command()
 def run(
@@ -84,11 +35,12 @@ def run(
     """Run every cell of a suite that has no finished record yet, then print its leaderboard table."""
     from suite.executor import run_suite
     from suite.plan import plan
+    from suite.results import ResultSet
     from suite.store import Store
     from suite.tables import leaderboard_table
 
-    spec = _load(suite, plugin)
-    _configure_data(spec, data_dir, download)
+    spec = load(suite, plugin)
+    configure_data(spec, data_dir, download)
     store = Store(results)
     cells = plan(spec)
     typer.echo(f"suite {spec.name} {spec.version}: {len(spec.tasks)} tasks x {len(spec.regimes)} regimes x {len(spec.seeds)} seeds = {len(cells)} cells -> {store.records_dir}", err=True)
@@ -98,7 +50,7 @@ def run(
         typer.echo("\ninterrupted: finished cells are saved; run the same command again to resume.", err=True)
         raise typer.Exit(130)
     typer.echo(f"ran {report.ran}, reused {report.skipped}, not applicable {report.not_applicable}, failed {len(report.failed)}, diverged {len(report.diverged)}", err=True)
-    typer.echo(leaderboard_table(cells, store, fmt=table_format.value))
+    typer.echo(leaderboard_table(ResultSet.from_cells(cells, store), fmt=table_format.value))
     by_message: dict[str, list[str]] = {}  # tasks sharing a dataset share one set of instructions
     for task, message in report.unavailable.items():
         by_message.setdefault(message, []).append(task)
@@ -116,7 +68,7 @@ def validate(
     """Check a suite file without running it."""
     from suite.plan import plan
 
-    spec = _load(suite, plugin)
+    spec = load(suite, plugin)
     cells = plan(spec)
     na = sum(c.not_applicable is not None for c in cells)
     typer.echo(f"{spec.source}: ok — suite {spec.name} {spec.version}, {len(spec.tasks)} tasks, {len(spec.regimes)} regimes, {len(spec.seeds)} seeds, {len(cells)} cells ({na} not applicable)")
@@ -127,7 +79,7 @@ def list_(
     kind: Annotated[Kind, typer.Argument(help="what to list")],
     plugin: PluginOpt = None,
 ) -> None:
-    """List registered tasks or regimes, shipped suites, or the scores a table can show."""
+    """List registered tasks, regimes, scores, estimators or report sections, or the shipped suites."""
     from tabulate import tabulate
 
     from suite import registry
@@ -136,7 +88,7 @@ def list_(
         for p in plugin or []:
             registry.load_plugin_file(p)
     except registry.RegistryError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if kind is Kind.tasks:
         rows = [[c.name, c.version, c.data_source, c.description] for c in registry.tasks]
         typer.echo(tabulate(rows, headers=["task", "version", "data", "description"], tablefmt="simple", disable_numparse=True))
@@ -151,11 +103,15 @@ def list_(
             s = load_suite(name)
             rows.append([s.name, s.version, len(s.tasks) * len(s.regimes) * len(s.seeds), s.description])
         typer.echo(tabulate(rows, headers=["suite", "version", "cells", "description"], tablefmt="simple", disable_numparse=True))
-    else:
-        from suite.scores import SCORES
-
-        rows = [[s.name, s.direction, s.group, s.description] for s in SCORES.values()]
+    elif kind is Kind.metrics:
+        rows = [[s.name, s.direction, s.group, s.description] for s in registry.scores]
         typer.echo(tabulate(rows, headers=["score", "better", "group", "description"], tablefmt="simple", maxcolwidths=[None, None, None, 80]))
+    elif kind is Kind.estimators:
+        rows = [[e.name, e.version, e.description] for e in registry.estimators]
+        typer.echo(tabulate(rows, headers=["estimator", "version", "description"], tablefmt="simple", maxcolwidths=[None, None, 80]))
+    else:
+        rows = [[s.name, s.description] for s in registry.reports]
+        typer.echo(tabulate(rows, headers=["report section", "description"], tablefmt="simple", maxcolwidths=[None, 90]))
 
 
 @app.command()
@@ -168,21 +124,15 @@ def table(
     backend_name: BackendOpt = None,
 ) -> None:
     """Render a suite's leaderboard table from stored records (nothing is re-run)."""
-    from suite.plan import plan
-    from suite.registry import did_you_mean
-    from suite.scores import SCORES
+    from suite.results import ResultSet
     from suite.store import Store
     from suite.tables import DEFAULT_METRICS, leaderboard_table
 
-    spec = _load(suite, plugin)
+    spec = load(suite, plugin)
     metrics = metric or list(DEFAULT_METRICS)
-    for m in metrics:
-        if m not in SCORES and not m.startswith("compression_block"):
-            _fail(f"--metric: unknown score {m!r}{did_you_mean(m, list(SCORES))}")
-    store = Store(results)
-    if not store.records_dir.is_dir():
-        _fail(f"no records in {store.records_dir}; run `e2ebench run {suite or ''} --results {results}` first".replace("  ", " "))
-    typer.echo(leaderboard_table(plan(spec, backend_name), store, metrics, fmt=table_format.value))
+    check_metrics(metrics)
+    require_records(results, "--results", f"run `e2ebench run {spec.name} --results {results}` first")
+    typer.echo(leaderboard_table(ResultSet.from_suite(spec, Store(results), backend_name), metrics, fmt=table_format.value))
 
 
 @app.command()
@@ -194,16 +144,16 @@ def report(
     backend_name: BackendOpt = None,
 ) -> None:
     """Write a Markdown report (figures beside it) for a suite from its stored records."""
-    from suite.report import write_report
+    from suite.reports import write_report
     from suite.store import Store
 
-    spec = _load(suite, plugin)
+    spec = load(suite, plugin)
     store = Store(results)
     target = out or results / "reports" / spec.name
     try:
         page = write_report(spec, store, target, backend_name=backend_name)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(str(page))
 
 
@@ -226,7 +176,7 @@ def data_prepare(
     from suite.api import DataUnavailable
     from tasks.datasets import tfds as tfds_data
 
-    _configure_data(None, data_dir, download)
+    configure_data(None, data_dir, download)
     failed = False
     for name in datasets:
         try:
@@ -251,14 +201,14 @@ def data_status(
     """Say, for each TFDS task of a suite, whether its dataset is prepared (nothing is read or downloaded)."""
     from tasks.datasets import tfds as tfds_data
 
-    spec = _load(suite, plugin)
-    _configure_data(spec, data_dir, False)
+    spec = load(suite, plugin)
+    configure_data(spec, data_dir, False)
     seen = set()
     for t in spec.tasks:
-        name = getattr(t.cls(t.params), "tfds_dataset", None)
-        if name and name not in seen:
-            seen.add(name)
-            typer.echo(tfds_data.describe(name))
+        for name in t.cls(t.params).prepared_datasets():
+            if name not in seen:
+                seen.add(name)
+                typer.echo(tfds_data.describe(name))
     if not seen:
         typer.echo(f"suite {spec.name} has no TFDS tasks")
 
@@ -288,17 +238,17 @@ def submit(
     try:
         parsed = json.loads(params) if params else None
     except json.JSONDecodeError as exc:
-        _fail(f"--params is not valid JSON: {exc}")
+        fail(f"--params is not valid JSON: {exc}")
     if parsed is not None and not isinstance(parsed, dict):
-        _fail("--params must be a JSON object, e.g. '{\"lam\": 0.1}'")
+        fail("--params must be a JSON object, e.g. '{\"lam\": 0.1}'")
     try:
         outcome = do_submit(file_or_name, suite=suite, results=results, leaderboard_root=leaderboard_root, params=parsed,
                             name=name, run=run_cells, checks=checks, jobs=jobs, progress=progress,
                             log=lambda line: typer.echo(line, err=True))
     except (SpecError, RegistryError, SubmissionError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except ValueError as exc:  # invalid --params for the regime (pydantic)
-        _fail(f"--params: {exc}")
+        fail(f"--params: {exc}")
     typer.echo(outcome.protocol.format(), err=True)
     if not outcome.ok:
         typer.secho(f"\nsubmission of {outcome.regime.label} rejected; fix these and submit again:", err=True, fg=typer.colors.RED)
@@ -322,14 +272,10 @@ def leaderboard(
     """Regenerate a leaderboard's table (README.md between markers, table.csv, table.tex) from its records
     and submission entries. Never edit those tables by hand."""
     from suite import leaderboard as lb
-    from suite.registry import did_you_mean
-    from suite.scores import SCORES
 
-    spec = _load(suite, plugin)
+    spec = load(suite, plugin)
     metrics = metric or list(lb.METRICS)
-    for m in metrics:
-        if m not in SCORES and not m.startswith("compression_block"):
-            _fail(f"--metric: unknown score {m!r}{did_you_mean(m, list(SCORES))}")
+    check_metrics(metrics)
     target = lb.directory(spec, leaderboard_root)
     if check:
         stale = lb.stale(spec, target, metrics, backend_name)
@@ -348,7 +294,7 @@ def gate(
     baseline: Annotated[Optional[Path], typer.Option("--baseline", help="store with the reference records (default: leaderboard/<suite>-<version>)")] = None,
     results: ResultsOpt = Path("results"),
     metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="score to gate (repeatable; default: test_accuracy)")] = None,
-    tolerance: Annotated[float, typer.Option("--tolerance", min=0.0, help="allowed relative worsening of a score's mean")] = 0.02,
+    tolerance: Annotated[float, typer.Option("--tolerance", min=0.0, help="allowed relative worsening of a score's mean")] = gate_rules.DEFAULT_TOLERANCE,
     require_all: Annotated[bool, typer.Option("--require-all", help="also fail when a baseline row has no new records")] = False,
     plugin: PluginOpt = None,
     backend_name: BackendOpt = None,
@@ -356,22 +302,19 @@ def gate(
     """Fail (exit 1) when a score in RESULTS is worse than in the baseline beyond the tolerance, in each score's
     declared direction (see `e2ebench list metrics`)."""
     from suite import leaderboard as lb
-    from suite.gate import DEFAULT_METRICS, compare
     from suite.plan import plan
-    from suite.registry import did_you_mean
-    from suite.scores import SCORES
+    from suite.results import ResultSet
     from suite.store import Store
 
-    spec = _load(suite, plugin)
-    metrics = metric or list(DEFAULT_METRICS)
-    for m in metrics:
-        if m not in SCORES:
-            _fail(f"--metric: unknown score {m!r}{did_you_mean(m, list(SCORES))}")
-    base = Store(baseline or lb.directory(spec))
-    for store, what in ((base, "--baseline"), (Store(results), "--results")):
-        if not store.records_dir.is_dir():
-            _fail(f"{what}: no records in {store.records_dir}")
-    report = compare(plan(spec, backend_name), base, Store(results), metrics, tolerance, require_all)
+    spec = load(suite, plugin)
+    metrics = metric or list(gate_rules.DEFAULT_METRICS)
+    check_metrics(metrics)
+    base_root = baseline or lb.directory(spec)
+    require_records(base_root, "--baseline")
+    require_records(results, "--results")
+    cells = plan(spec, backend_name)
+    report = gate_rules.compare(ResultSet.from_cells(cells, Store(base_root)), ResultSet.from_cells(cells, Store(results)),
+                                metrics, tolerance, require_all)
     typer.echo(report.format())
     if not report.ok:
         raise typer.Exit(1)

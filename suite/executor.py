@@ -64,9 +64,9 @@ class _DataCache:
 def describe(record: Record) -> str:
     """One line about a finished record, for the progress log."""
     if record.status == "failed":
-        return f"FAILED   {record.task_label} / {record.regime_label} / seed {record.cell['seed']}: {(record.error or '').splitlines()[0]}"
+        return f"FAILED   {record.task_label} / {record.regime_label} / seed {record.seed}: {(record.error or '').splitlines()[0]}"
     s = record.summary
-    return (f"{record.status:<8} {record.task_label} / {record.regime_label} / seed {record.cell['seed']}: "
+    return (f"{record.status:<8} {record.task_label} / {record.regime_label} / seed {record.seed}: "
             f"test acc {s.get('test_accuracy', float('nan')):.3f} in {s.get('wall_seconds', 0.0):.1f}s")
 
 

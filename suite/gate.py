@@ -13,9 +13,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from suite.plan import Cell
-from suite.store import Store
-from suite.tables import Aggregate, collect, score_of
+from suite.results import Aggregate, ResultSet
+from suite.scores import score_of
 
 DEFAULT_METRICS = ("test_accuracy",)
 DEFAULT_TOLERANCE = 0.02
@@ -85,17 +84,16 @@ def verdict(metric: str, baseline: Aggregate, new: Aggregate, tolerance: float) 
     return "regressed" if worse else ("improved" if better else "ok")
 
 
-def compare(cells: Sequence[Cell], baseline: Store, new: Store, metrics: Sequence[str] = DEFAULT_METRICS,
+def compare(baseline: ResultSet, new: ResultSet, metrics: Sequence[str] = DEFAULT_METRICS,
             tolerance: float = DEFAULT_TOLERANCE, require_all: bool = False) -> GateReport:
-    """Compare the records of ``cells`` in two stores (n/a rows are skipped)."""
-    base_rows = collect(cells, baseline, metrics)
-    new_rows = {(r.task, r.regime): r for r in collect(cells, new, metrics)}
+    """Compare each task x regime row of ``baseline`` with the same row of ``new`` (n/a rows are skipped)."""
+    new_groups = new.group_by("task", "regime")
     out = []
-    for b in base_rows:
-        n = new_rows[(b.task, b.regime)]
+    for (task, regime), base_group in baseline.group_by("task", "regime").items():
+        new_group = new_groups.get((task, regime), ResultSet())
         for m in metrics:
-            ba, na = b.metrics[m], n.metrics[m]
+            ba, na = base_group.aggregate(m), new_group.aggregate(m)
             if ba.not_applicable:
                 continue
-            out.append(Comparison(b.task, b.regime, m, ba.mean, na.mean, verdict(m, ba, na, tolerance)))
+            out.append(Comparison(task, regime, m, ba.mean, na.mean, verdict(m, ba, na, tolerance)))
     return GateReport(out, require_all)

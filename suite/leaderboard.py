@@ -17,37 +17,24 @@ Nothing in a table is typed by hand: ``e2ebench leaderboard SUITE`` regenerates 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from suite.plan import Cell, plan
+from suite.plan import plan
+from suite.results import RegimeRef, Result, ResultSet
+from suite.scores import score_of
 from suite.spec import Suite
 from suite.store import Store
-from suite.tables import Row, collect, render, score_of
+from suite.tables import Row, render
+from suite.tables import rows as table_rows
 
 DEFAULT_ROOT = Path("leaderboard")
 METRICS = ("test_accuracy", "auc", "epochs_to_target", "train_seconds", "final_nhsic_y")
 START = "<!-- e2ebench:leaderboard:start -->"
 END = "<!-- e2ebench:leaderboard:end -->"
-
-
-@dataclasses.dataclass(frozen=True)
-class _Named:
-    label: str
-
-
-@dataclasses.dataclass(frozen=True)
-class EntryCell:
-    """A cell named by a submission entry: enough for :func:`suite.tables.collect` (labels, hash, n/a)."""
-
-    task: _Named
-    regime: _Named
-    hash: str
-    not_applicable: str | None = None
 
 
 def directory(suite: Suite, root: str | Path = DEFAULT_ROOT) -> Path:
@@ -63,20 +50,30 @@ def entries(lb_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(sub.glob("*.json"))]
 
 
-def cells(suite: Suite, lb_dir: Path, backend_name: str | None = None) -> list[Cell | EntryCell]:
-    """The suite's own cells, then, task by task, those of submitted regimes the suite file does not list."""
+def results(suite: Suite, lb_dir: Path, backend_name: str | None = None) -> ResultSet:
+    """The suite's own cells, then, task by task, those of submitted regimes the suite file does not list
+    (their code need not be installed: the entry says what they are)."""
+    store = Store(lb_dir)
     planned = plan(suite, backend_name)
-    own = {c.regime.label for c in planned}
-    extra: list[EntryCell] = []
+    own = ResultSet.from_cells(planned, store)
+    labels = {c.regime.label for c in planned}
+    tasks = {r.task.label: r.task for r in own}
+    backend = planned[0].backend if planned else None
+    extra = []
     for entry in entries(lb_dir):
-        label = entry["regime"]["label"]
-        if label in own or entry.get("backend") != (planned[0].backend if planned else None):
+        regime = entry["regime"]
+        if regime["label"] in labels or entry.get("backend") != backend:
             continue
+        ref = RegimeRef(regime["name"], regime["version"], regime["label"], regime.get("params", {}),
+                        regime.get("family", "other"), bool(regime.get("baseline", False)))
         for c in entry["cells"]:
-            extra.append(EntryCell(_Named(c["task"]), _Named(label), c["cell_hash"], c.get("not_applicable")))
-    ordered: list[Cell | EntryCell] = []
-    for task in dict.fromkeys(c.task.label for c in planned):
-        ordered += [c for c in planned if c.task.label == task] + [c for c in extra if c.task.label == task]
+            if c["task"] not in tasks:
+                continue
+            na = c.get("not_applicable")
+            extra.append(Result(tasks[c["task"]], ref, int(c["seed"]), c["cell_hash"], None if na else store.get(c["cell_hash"]), na))
+    ordered = ResultSet()
+    for task in tasks:
+        ordered += own.where(task=task) + ResultSet(r for r in extra if r.task.label == task)
     return ordered
 
 
@@ -95,8 +92,7 @@ def ranked(rows: Sequence[Row], metric: str) -> list[Row]:
 
 def tables(suite: Suite, lb_dir: Path, metrics: Sequence[str] = METRICS, backend_name: str | None = None) -> dict[str, str]:
     """The leaderboard table in Markdown, CSV and LaTeX, rows ranked by the first metric."""
-    store = Store(lb_dir)
-    rows = ranked(collect(cells(suite, lb_dir, backend_name), store, metrics), metrics[0])  # type: ignore[arg-type]
+    rows = ranked(table_rows(results(suite, lb_dir, backend_name), metrics), metrics[0])
     return {fmt: render(rows, metrics, fmt) for fmt in ("md", "csv", "latex")}
 
 

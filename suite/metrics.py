@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -42,7 +42,7 @@ Impl = Literal["auto", "numpy", "compiled"]
 
 NHSIC_VERSION = "nhsic-v1"
 CKA_VERSION = "cka-v1"
-ESTIMATOR_VERSIONS = {"nhsic": NHSIC_VERSION, "cka": CKA_VERSION}
+PLANE_ESTIMATORS = ("nhsic", "cka")  # computed together by PlaneEstimator; registered in suite.estimators
 
 _default_impl: Impl = "auto"
 
@@ -161,17 +161,17 @@ def nhsic_from_operators(op_a: np.ndarray, op_b: np.ndarray) -> float:
 # --------------------------------------------------------------------------------------------------
 
 
-def _centered_gaussian_ops(t: Any, scale: Any) -> Any:
-    """``H K H`` of the Gaussian kernel with ``exp(-scale ||u - v||^2)``, in keras.ops, float64."""
+def _centered_gaussian_ops(t: Any, width: Any) -> Any:
+    """``H K H`` of the Gaussian kernel ``exp(-||u - v||^2 / width)`` (``suite.kernels``), in keras.ops, float64."""
     from keras import ops
+
+    from suite.kernels import gaussian_gram
 
     m = t.shape[0]
     x = ops.cast(ops.reshape(t, (m, -1)), "float64")
     # sums, not ops.mean: Keras' JAX backend reduces float64 means in float32
     x = x - ops.sum(x, axis=0, keepdims=True) / m
-    g = ops.matmul(x, ops.transpose(x))
-    sq = ops.diagonal(g)
-    k = ops.exp(-ops.maximum(sq[:, None] + sq[None, :] - 2.0 * g, 0.0) * scale)
+    k = gaussian_gram(x, width)
     r = ops.sum(k, axis=1, keepdims=True) / m
     return k - r - ops.transpose(r) + ops.sum(r) / m
 
@@ -190,7 +190,7 @@ def _compiled_centered_gaussian(a: Any, sigma: float) -> np.ndarray:
     t = np.asarray(a)
     if t.dtype not in (np.float32, np.float64):
         t = t.astype(np.float64)
-    out = fn(t, np.asarray(1.0 / (2.0 * sigma**2 * d), dtype=np.float64))
+    out = fn(t, np.asarray(2.0 * sigma**2 * d, dtype=np.float64))
     return np.asarray(ops.convert_to_numpy(out), dtype=np.float64)
 
 
@@ -345,6 +345,8 @@ class PlaneEstimator:
         sigma, eps: the estimator settings.
         estimators: which of ``"nhsic"``, ``"cka"`` to compute.
         impl: kernel-step implementation for the representations.
+        extra: further estimators, name -> ``measure(reference, representation)``, computed on the raw
+            reference arrays (see ``suite.estimators``).
     """
 
     def __init__(
@@ -355,12 +357,15 @@ class PlaneEstimator:
         eps: float = 1e-5,
         estimators: tuple[str, ...] = ("nhsic", "cka"),
         impl: Impl = "auto",
+        extra: Mapping[str, Callable[[np.ndarray, np.ndarray], float]] | None = None,
     ) -> None:
-        unknown = set(estimators) - set(ESTIMATOR_VERSIONS)
+        unknown = set(estimators) - set(PLANE_ESTIMATORS)
         if unknown:
-            raise ValueError(f"unknown estimator(s) {sorted(unknown)}; expected {sorted(ESTIMATOR_VERSIONS)}")
+            raise ValueError(f"unknown estimator(s) {sorted(unknown)}; expected {sorted(PLANE_ESTIMATORS)}")
         self.sigma, self.eps, self.estimators, self.impl = sigma, eps, tuple(estimators), impl
         self.references = {name: Reference.of(a, kind, sigma, eps) for name, (a, kind) in references.items()}
+        self._arrays = {name: np.asarray(a) for name, (a, _) in references.items()}
+        self.extra = dict(extra or {})
 
     def scores(self, t: Any) -> dict[str, float]:
         """``{"nhsic_<ref>": ..., "cka_<ref>": ...}`` for one representation ``t`` of shape ``(m, ...)``."""
@@ -378,4 +383,7 @@ class PlaneEstimator:
                 inv = inverse_spd(s)
                 for name, ref in self.references.items():
                     out[f"nhsic_{name}"] = ref.trace - c * float(np.einsum("ij,ij->", ref.lower_weights, inv))
+        for est, measure in self.extra.items():
+            for name, a in self._arrays.items():
+                out[f"{est}_{name}"] = float(measure(a, np.asarray(t)))
         return out

@@ -8,23 +8,11 @@ suites: a new regime reuses every baseline cell already in the results store.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from typing import Any
 
-from suite import backend
-from suite.metrics import ESTIMATOR_VERSIONS
-from suite.spec import ResolvedRegime, ResolvedTask, Suite
-
-
-def canonical_json(obj: Any) -> str:
-    """JSON with sorted keys and no whitespace: the input of every content hash."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def content_hash(obj: Any, length: int = 16) -> str:
-    """A short sha256 of ``obj``'s canonical JSON."""
-    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()[:length]
+from suite import backend, estimators
+from suite.hashing import content_hash
+from suite.spec import ProbeSettings, ResolvedRegime, ResolvedTask, Suite
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,7 +22,7 @@ class Cell:
     task: ResolvedTask
     regime: ResolvedRegime
     seed: int
-    probe: dict[str, Any]
+    probe: ProbeSettings
     backend: str
     not_applicable: str | None = None
 
@@ -53,7 +41,7 @@ class Cell:
                 "params": self.regime.params.model_dump(mode="json"),
             },
             "seed": self.seed,
-            "probe": self.probe,
+            "probe": probe_key(self.probe),
             "backend": self.backend,
         }
 
@@ -68,23 +56,30 @@ class Cell:
         return f"{self.task.label} / {self.regime.label} / seed {self.seed}"
 
 
+def probe_key(probe: ProbeSettings) -> dict[str, Any]:
+    """The probe settings as they enter a cell's hash, with the estimators' versions when enabled."""
+    key = probe.model_dump(mode="json")
+    if probe.enabled:  # a new estimator version must not reuse records of the old one
+        key["estimator_versions"] = estimators.versions(probe.estimators)
+    return key
+
+
 def plan(suite: Suite, backend_name: str | None = None) -> list[Cell]:
     """Cross tasks x regimes x seeds into cells, marking those a regime cannot run as not applicable."""
     name = backend_name or backend.name()
-    probe = suite.metrics.probe.model_dump(mode="json")
-    if probe.get("enabled"):  # a new estimator version must not reuse records of the old one
-        probe["estimator_versions"] = {e: ESTIMATOR_VERSIONS[e] for e in probe["estimators"]}
+    probe = suite.metrics.probe
     cells = []
     for task in suite.tasks:
         task_obj = task.cls(task.params)
         for regime in suite.regimes:
-            reason = _not_applicable(task_obj, regime)
+            reason = not_applicable(task_obj, regime)
             for seed in suite.seeds:
                 cells.append(Cell(task, regime, seed, probe, name, reason))
     return cells
 
 
-def _not_applicable(task_obj: Any, regime: ResolvedRegime) -> str | None:
+def not_applicable(task_obj: Any, regime: ResolvedRegime) -> str | None:
+    """Why ``regime`` cannot run ``task_obj`` (shown as n/a), or None."""
     if regime.cls.uses_module_targets and not task_obj.provides_module_targets:
         return f"{regime.cls.name} trains on module targets, which {task_obj.name} does not provide"
     return regime.cls(regime.params).supports(task_obj)

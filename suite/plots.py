@@ -6,26 +6,23 @@
   (nHSIC(X; T_l), nHSIC(Y; T_l)) over the probe epochs, averaged over seeds, coloured by depth; marker
   size grows with the epoch, the initialization is a hollow circle and the end a filled square.
 
-Both read records only (nothing is re-run) and write PNG and PDF, one figure per task. They are also
-the ``curves`` and ``information-plane`` report sections, and the ``e2ebench plot`` commands
-(``suite.plots_cli``).
+Both read results only (nothing is re-run) and write PNG and PDF, one figure per task. They are also
+the ``curves`` and ``information-plane`` report sections (``suite.reports.figures``) and the
+``e2ebench plot`` commands (``suite.plots_cli``).
 Figures are built on :class:`matplotlib.figure.Figure` (Agg canvas), never through ``pyplot``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from suite.plan import Cell
-from suite.records import Record
-from suite.report import ReportContext, section
-from suite.store import Store
+from suite.paths import slug
+from suite.results import ResultSet
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -35,37 +32,22 @@ DPI = 150
 
 
 @dataclasses.dataclass
-class TaskRecords:
-    """The finished records of one task, grouped by regime (in suite order)."""
+class TaskResults:
+    """The finished results of one task, by regime (in suite order), with the task's target and chance."""
 
     task: str
-    regimes: dict[str, list[Record]]
+    regimes: dict[str, ResultSet]
     target_accuracy: float | None
     chance_level: float | None
 
 
-def group_records(cells: Sequence[Cell], store: Store) -> list[TaskRecords]:
-    """Stored ``ok``/``diverged`` records of ``cells``, per task then regime (missing and failed cells skipped)."""
-    tasks: dict[str, TaskRecords] = {}
-    for cell in cells:
-        if cell.not_applicable:
-            continue
-        group = tasks.setdefault(cell.task.label, TaskRecords(cell.task.label, {}, None, None))
-        records = group.regimes.setdefault(cell.regime.label, [])
-        record = store.get(cell.hash)
-        if record is None or record.status == "failed":
-            continue
-        records.append(record)
-        group.target_accuracy = record.target_accuracy
-        group.chance_level = record.chance_level
-    for group in tasks.values():
-        group.regimes = {k: v for k, v in group.regimes.items() if v}
-    return [g for g in tasks.values() if g.regimes]
-
-
-def slug(text: str) -> str:
-    """A file-name-safe version of a task label."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "task"
+def by_task(results: ResultSet) -> list[TaskResults]:
+    """The finished results of each task, by regime; tasks and regimes without any are left out."""
+    out = []
+    for task, group in results.finished().group_by("task").items():
+        last = group[-1]
+        out.append(TaskResults(task, group.group_by("regime"), last.target, last.chance))
+    return out
 
 
 def _mean_std(rows: list[list[float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -88,13 +70,13 @@ def _colors(n: int) -> list[Any]:
     return [cmap(i % 10) for i in range(n)]
 
 
-def curves_figure(group: TaskRecords) -> Figure:
+def curves_figure(group: TaskResults) -> Figure:
     """Test accuracy vs epochs and vs training seconds for one task (mean ± std over seeds)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(10, 4), layout="constrained")
     ax_e, ax_s = fig.subplots(1, 2, sharey=True)
-    for color, (regime, records) in zip(_colors(len(group.regimes)), group.regimes.items()):
+    for color, (regime, records) in zip(_colors(len(group.regimes)), group.regimes.items()):  # records: a ResultSet
         accs = [[h.test_accuracy for h in r.history] for r in records]
         secs = [[h.seconds for h in r.history] for r in records]
         acc, std, _ = _mean_std(accs)
@@ -124,13 +106,13 @@ def curves_figure(group: TaskRecords) -> Figure:
     return fig
 
 
-def _trajectories(records: list[Record]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _trajectories(results: ResultSet) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Epochs and the mean over seeds of nHSIC(X; T_l), nHSIC(Y; T_l): arrays (probes,), (probes, blocks) x 2.
 
     Only the probe epochs that every seed reached are kept (a diverged seed stops early).
     """
     per_seed = []
-    for r in records:
+    for r in results:
         probes = {h.epoch: h.probe for h in r.history if h.probe and "nhsic_x" in h.probe}
         if probes:
             per_seed.append(probes)
@@ -144,16 +126,16 @@ def _trajectories(records: list[Record]) -> tuple[np.ndarray, np.ndarray, np.nda
     return np.array(epochs), xs, ys
 
 
-def block_labels(records: list[Record], depth: int) -> list[str]:
+def block_labels(results: ResultSet, depth: int) -> list[str]:
     """The blocks' names as the probe recorded them (``block1``, ... for older records)."""
-    for r in records:
-        for h in r.history:
-            if h.probe and isinstance(h.probe.get("blocks"), list) and len(h.probe["blocks"]) == depth:
-                return [str(b) for b in h.probe["blocks"]]
+    for r in results:
+        names = r.block_names()
+        if names is not None and len(names) == depth:
+            return names
     return [f"block{l + 1}" for l in range(depth)]
 
 
-def info_plane_figure(group: TaskRecords) -> Figure | None:
+def info_plane_figure(group: TaskResults) -> Figure | None:
     """One panel per regime with every block's mean trajectory in the information plane; None without probes."""
     from matplotlib import colormaps
     from matplotlib.cm import ScalarMappable
@@ -211,56 +193,19 @@ def save(fig: Figure, out_dir: Path, stem: str, formats: Sequence[str] = FORMATS
     return paths
 
 
-def write_curves(cells: Sequence[Cell], store: Store, out_dir: str | Path) -> list[Path]:
-    """``curves-<task>.png/.pdf`` for every task with records; returns the written paths."""
+def write_curves(results: ResultSet, out_dir: str | Path) -> list[Path]:
+    """``curves-<task>.png/.pdf`` for every task with finished results; returns the written paths."""
     paths: list[Path] = []
-    for group in group_records(cells, store):
-        paths += save(curves_figure(group), Path(out_dir), f"curves-{slug(group.task)}")
+    for group in by_task(results):
+        paths += save(curves_figure(group), Path(out_dir), f"curves-{slug(group.task, 'task')}")
     return paths
 
 
-def write_info_planes(cells: Sequence[Cell], store: Store, out_dir: str | Path) -> list[Path]:
-    """``info-plane-<task>.png/.pdf`` for every task whose records carry probes; returns the written paths."""
+def write_info_planes(results: ResultSet, out_dir: str | Path) -> list[Path]:
+    """``info-plane-<task>.png/.pdf`` for every task whose results carry probes; returns the written paths."""
     paths: list[Path] = []
-    for group in group_records(cells, store):
+    for group in by_task(results):
         fig = info_plane_figure(group)
         if fig is not None:
-            paths += save(fig, Path(out_dir), f"info-plane-{slug(group.task)}")
+            paths += save(fig, Path(out_dir), f"info-plane-{slug(group.task, 'task')}")
     return paths
-
-
-# --------------------------------------------------------------------------------------------------
-# report sections
-# --------------------------------------------------------------------------------------------------
-
-FIGURES_DIR = "figures"
-
-
-def _links(paths: list[Path], ctx: ReportContext) -> str:
-    return "\n\n".join(f"![{p.stem}]({p.relative_to(ctx.out_dir).as_posix()}) ([PDF]({p.with_suffix('.pdf').relative_to(ctx.out_dir).as_posix()}))"
-                       for p in paths if p.suffix == ".png")
-
-
-@section("curves")
-def _curves_section(ctx: ReportContext) -> str:
-    paths = write_curves(ctx.cells, ctx.store, ctx.out_dir / FIGURES_DIR)
-    if not paths:
-        return "## Learning curves\n\nNo records yet.\n"
-    return ("## Learning curves\n\nTest accuracy after every epoch, against epochs and against training seconds "
-            "(mean ± one standard deviation over seeds; dashed: the task's target, dotted: chance).\n\n" + _links(paths, ctx) + "\n")
-
-
-@section("information-plane")
-def _info_plane_section(ctx: ReportContext) -> str:
-    from suite.tables import leaderboard_table
-
-    paths = write_info_planes(ctx.cells, ctx.store, ctx.out_dir / FIGURES_DIR)
-    if not paths:
-        return "## Information plane\n\nNo probe measurements in the records (is `[metrics.probe] enabled = false`?).\n"
-    probe = ctx.suite.metrics.probe
-    table = leaderboard_table(ctx.cells, ctx.store, ("role_differentiation", "mean_compression", "final_nhsic_x", "final_nhsic_y", "probe_seconds"), fmt="md")
-    return ("## Information plane\n\n"
-            f"nHSIC(X; T_l) and nHSIC(Y; T_l) of every block on a fixed probe set of {probe.probe_size} test examples "
-            f"(Gaussian kernel, sigma = {probe.sigma}, eps = {probe.eps}, label kernel {probe.label_kernel}); "
-            "colour = block depth, hollow circle = initialization, square = end of training, mean over seeds. "
-            "Definitions of the summaries: `docs/metrics.md`.\n\n" + _links(paths, ctx) + "\n\n" + table + "\n")

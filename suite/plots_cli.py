@@ -11,41 +11,39 @@ from typing import Annotated, Optional
 
 import typer
 
+from suite.cli_common import PluginOpt, ResultsOpt, SuiteArg, fail, load, require_records
+
 app = typer.Typer(help="Plot learning curves and information planes from stored records (PNG and PDF).", no_args_is_help=True)
 
-_SuiteArg = Annotated[Optional[str], typer.Argument(help="suite file path, or the name of a shipped suite (default: 'default')")]
-_ResultsOpt = Annotated[Path, typer.Option("--results", "-r", help="results directory (records are read from RESULTS/records)")]
 _OutOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="output directory (default: RESULTS/plots/SUITE)")]
-_PluginOpt = Annotated[Optional[list[Path]], typer.Option("--plugin", "-p", help="Python file registering extra tasks or regimes (repeatable)")]
 
 
 def _run_plot(kind: str, suite: str | None, results: Path, out: Path | None, plugin: list[Path] | None) -> None:
-    from suite.cli import _fail, _load
-    from suite.plan import plan
+    from suite.paths import slug
     from suite.plots import write_curves, write_info_planes
+    from suite.results import ResultSet
     from suite.store import Store
 
-    spec = _load(suite, plugin)
+    spec = load(suite, plugin)
+    require_records(results, "--results", f"run `e2ebench run {spec.name} --results {results}` first")
     store = Store(results)
-    if not store.records_dir.is_dir():
-        _fail(f"no records in {store.records_dir}; run `e2ebench run {suite or ''} --results {results}` first".replace("  ", " "))
-    target = out or results / "plots" / spec.name
+    target = out or results / "plots" / slug(spec.name, "suite")
     writer = write_curves if kind == "curves" else write_info_planes
-    paths = writer(plan(spec), store, target)
+    paths = writer(ResultSet.from_suite(spec, store), target)
     if not paths:
         what = "finished records" if kind == "curves" else "finished records with probe measurements"
-        _fail(f"nothing to plot: no {what} of suite {spec.name} in {store.records_dir}", code=1)
+        fail(f"nothing to plot: no {what} of suite {spec.name} in {store.records_dir}", code=1)
     for p in paths:
         typer.echo(str(p))
 
 
 @app.command("curves")
-def curves(suite: _SuiteArg = None, results: _ResultsOpt = Path("results"), out: _OutOpt = None, plugin: _PluginOpt = None) -> None:
+def curves(suite: SuiteArg = None, results: ResultsOpt = Path("results"), out: _OutOpt = None, plugin: PluginOpt = None) -> None:
     """Test accuracy vs epochs and vs training seconds, one line per regime, mean ± std over seeds; one figure per task."""
     _run_plot("curves", suite, results, out, plugin)
 
 
 @app.command("info-plane")
-def info_plane(suite: _SuiteArg = None, results: _ResultsOpt = Path("results"), out: _OutOpt = None, plugin: _PluginOpt = None) -> None:
+def info_plane(suite: SuiteArg = None, results: ResultsOpt = Path("results"), out: _OutOpt = None, plugin: PluginOpt = None) -> None:
     """Information plane: one panel per regime, a trajectory per block coloured by depth; one figure per task."""
     _run_plot("info-plane", suite, results, out, plugin)

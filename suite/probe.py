@@ -9,16 +9,16 @@ settings (part of its hash). Together they are the metric's version. Definitions
 from __future__ import annotations
 
 import hashlib
-import math
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from suite import metrics
+from suite import estimators, metrics, registry
 from suite.api import Network, Split
-from suite.records import EpochRecord
+from suite.records import EpochRecord, finite_or_none
+from suite.spec import ProbeSettings
 
 FEATURE_BATCH = 1024
 
@@ -53,15 +53,16 @@ _PLANES: dict[tuple[Any, ...], metrics.PlaneEstimator] = {}
 _PLANES_KEPT = 4
 
 
-def _plane(key: tuple[Any, ...], x: np.ndarray, labels: np.ndarray, settings: dict[str, Any],
-           estimators: tuple[str, ...]) -> metrics.PlaneEstimator:
+def _plane(key: tuple[Any, ...], x: np.ndarray, labels: np.ndarray, settings: ProbeSettings) -> metrics.PlaneEstimator:
     """The estimator of a probe set, cached by its hash and settings (cells of one task share it)."""
     if key not in _PLANES:
         while len(_PLANES) >= _PLANES_KEPT:
             _PLANES.pop(next(iter(_PLANES)))
-        _PLANES[key] = metrics.PlaneEstimator({"x": (x, "gaussian"), "y": (labels, settings["label_kernel"])},
-                                              sigma=float(settings["sigma"]), eps=float(settings["eps"]),
-                                              estimators=estimators)
+        chosen = [registry.estimators.get(e) for e in settings.estimators]
+        _PLANES[key] = metrics.PlaneEstimator({"x": (x, "gaussian"), "y": (labels, settings.label_kernel)},
+                                              sigma=settings.sigma, eps=settings.eps,
+                                              estimators=tuple(e.name for e in chosen if e.measure is None),
+                                              extra={e.name: e.measure for e in chosen if e.measure is not None})
     return _PLANES[key]
 
 
@@ -71,33 +72,32 @@ class Probe:
     Args:
         probe: the probe set (inputs and integer labels).
         num_classes: number of classes (labels are one-hot encoded).
-        settings: the suite's ``[metrics.probe]`` settings (``every``, ``estimators``, ``sigma``,
-            ``eps``, ``label_kernel``; see :class:`suite.spec.ProbeSettings`).
+        settings: the suite's ``[metrics.probe]`` settings.
     """
 
-    def __init__(self, probe: Split, num_classes: int, settings: dict[str, Any]) -> None:
+    def __init__(self, probe: Split, num_classes: int, settings: ProbeSettings) -> None:
         self.x = probe.x
         self.y = probe.y
         self.num_classes = num_classes
         self.settings = settings
         self.sha256 = hashlib.sha256(np.ascontiguousarray(probe.x).tobytes() + np.ascontiguousarray(probe.y).tobytes()).hexdigest()[:16]
-        self.estimators = tuple(settings.get("estimators", ("nhsic", "cka")))
-        self.versions = {e: metrics.ESTIMATOR_VERSIONS[e] for e in self.estimators}
+        self.estimators = tuple(settings.estimators)
+        self.versions = estimators.versions(self.estimators)
         labels = metrics.one_hot(self.y, num_classes)
         # The input and label sides never change: computed once per probe set (and reused across cells).
-        key = (self.sha256, num_classes, float(settings["sigma"]), float(settings["eps"]), settings["label_kernel"], self.estimators)
-        self._plane = _plane(key, self.x, labels, settings, self.estimators)
+        key = (self.sha256, num_classes, settings.sigma, settings.eps, settings.label_kernel, self.estimators)
+        self._plane = _plane(key, self.x, labels, settings)
         self.seconds = 0.0
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any], test: Split, num_classes: int) -> Probe:
+    def from_settings(cls, settings: ProbeSettings, test: Split, num_classes: int) -> Probe:
         """Draw the probe set from the test split as ``settings`` say (size, seed)."""
-        idx = stratified_indices(test.y, settings["probe_size"], settings["probe_seed"])
+        idx = stratified_indices(test.y, settings.probe_size, settings.probe_seed)
         return cls(Split(test.x[idx], test.y[idx]), num_classes, settings)
 
     def due(self, epoch: int, total_epochs: int) -> bool:
         """Whether ``epoch`` is a probe epoch (epoch 0 is the initialization, always probed)."""
-        every = self.settings["every"]
+        every = self.settings.every
         if every == "log":
             return epoch in log_schedule(total_epochs)
         return epoch % int(every) == 0 or epoch == total_epochs
@@ -149,10 +149,10 @@ class Probe:
         xs = np.array([p["nhsic_x"] for p in probes], dtype=np.float64)  # (probes, blocks)
         ys = np.array([p["nhsic_y"] for p in probes], dtype=np.float64)
         for l in range(xs.shape[1]):
-            out[f"compression_block{l + 1}"] = _finite(xs[:, l].max() - xs[-1, l])
-        out["mean_compression"] = _finite(np.mean(xs.max(axis=0) - xs[-1]))
-        out["final_nhsic_x"] = _finite(xs[-1, -1])
-        out["final_nhsic_y"] = _finite(ys[-1, -1])
+            out[f"compression_block{l + 1}"] = finite_or_none(xs[:, l].max() - xs[-1, l])
+        out["mean_compression"] = finite_or_none(np.mean(xs.max(axis=0) - xs[-1]))
+        out["final_nhsic_x"] = finite_or_none(xs[-1, -1])
+        out["final_nhsic_y"] = finite_or_none(ys[-1, -1])
         out["role_differentiation"] = role_differentiation(
             xs / float(probes[0].get("nhsic_x_bound", 1.0)), ys / float(probes[0].get("nhsic_y_bound", 1.0)))
         return out
@@ -164,9 +164,4 @@ def role_differentiation(xs: np.ndarray, ys: np.ndarray) -> float | None:
     if xs.shape[1] < 2 or xs.shape[0] < 2:
         return None
     moves = np.stack([xs[-1] - xs[0], ys[-1] - ys[0]], axis=1)  # (blocks, 2)
-    return _finite(np.sqrt(np.mean(np.sum((moves - moves.mean(axis=0)) ** 2, axis=1))))
-
-
-def _finite(v: float) -> float | None:
-    v = float(v)
-    return v if math.isfinite(v) else None
+    return finite_or_none(np.sqrt(np.mean(np.sum((moves - moves.mean(axis=0)) ** 2, axis=1))))

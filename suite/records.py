@@ -1,6 +1,10 @@
 """Records: the immutable JSON result of one cell, with its full history and provenance.
 
 Schema changes bump :data:`SCHEMA_VERSION`; :func:`Record.load` migrates older records on read.
+Fields added after schema 1 enter the record's hash only when set, so every older record keeps
+its hash (and verifies) under the newer schema.
+
+Schema history: 1: the first; 2: ``reinitialization`` (typed, was a free-form note).
 """
 
 from __future__ import annotations
@@ -10,9 +14,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from suite.plan import content_hash
+from suite.hashing import content_hash
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Status = Literal["ok", "diverged", "failed"]
 
@@ -34,6 +38,13 @@ class EpochRecord(_Model):
     examples: int
     steps: int
     probe: dict[str, Any] | None = None
+
+
+class Reinitialization(_Model):
+    """A block the regime re-initialized mid-training (``TrainContext.reinitialized``)."""
+
+    block: str
+    after_epoch: int  # the epochs reported before it; training then restarts for this block
 
 
 class SuiteRef(_Model):
@@ -74,14 +85,21 @@ class Record(_Model):
     chance_level: float | None = None
     target_accuracy: float | None = None
     notes: dict[str, Any] = Field(default_factory=dict)
+    reinitialization: Reinitialization | None = None
     history: list[EpochRecord] = Field(default_factory=list)
     summary: dict[str, float | int | None] = Field(default_factory=dict)
     provenance: Provenance
     record_hash: str = ""
 
+    @property
+    def seed(self) -> int:
+        """The cell's seed."""
+        return int(self.cell["seed"])
+
     def compute_hash(self) -> str:
-        """Content hash of everything but ``record_hash`` itself."""
-        return content_hash(self.model_dump(mode="json", exclude={"record_hash"}), length=64)
+        """Content hash of everything but ``record_hash`` itself (later fields only when set)."""
+        unset = {name for name in _ADDED_AFTER_SCHEMA_1 if getattr(self, name) is None}
+        return content_hash(self.model_dump(mode="json", exclude={"record_hash", *unset}), length=64)
 
     def sealed(self) -> Record:
         """This record with its ``record_hash`` filled in."""
@@ -94,6 +112,9 @@ class Record(_Model):
         if version > SCHEMA_VERSION:
             raise ValueError(f"record schema {version} is newer than this e2ebench understands ({SCHEMA_VERSION}); upgrade e2ebench")
         return cls.model_validate(data)
+
+
+_ADDED_AFTER_SCHEMA_1 = ("reinitialization",)
 
 
 def finite_or_none(x: float | None) -> float | None:

@@ -19,7 +19,7 @@ from suite import backend, provenance
 from suite.api import Budget, DataUnavailable, Diverged, Network, Task, TaskData, TrainContext
 from suite.plan import Cell
 from suite.probe import Probe
-from suite.records import EpochRecord, Provenance, Record, SuiteRef, finite_or_none
+from suite.records import EpochRecord, Provenance, Record, Reinitialization, SuiteRef, finite_or_none
 from suite.scores import training_summary
 
 EVAL_BATCH = 1024
@@ -66,6 +66,7 @@ class CellContext(TrainContext):
         self.task, self.data, self.network, self.budget, self.seed = task, data, network, budget, seed
         self.history: list[EpochRecord] = []
         self.notes: dict[str, Any] = {}
+        self.reinitialization: Reinitialization | None = None
         self._probe = probe
         self._train_seconds = 0.0
         self._examples = 0
@@ -107,6 +108,11 @@ class CellContext(TrainContext):
     def note(self, **facts: Any) -> None:
         self.notes.update(facts)
 
+    def reinitialized(self, block: str) -> None:
+        if block not in self.network.block_names:
+            raise ValueError(f"ctx.reinitialized({block!r}): not a block of this network ({', '.join(self.network.block_names)})")
+        self.reinitialization = Reinitialization(block=block, after_epoch=len(self.history) - 1)
+
     def fit(self, model: keras.Model, x: Any, y: Any, *, epochs: int, predictor: keras.Model | None = None,
             stage: str | None = None, loss_key: str = "loss", accuracy_key: str | None = "accuracy") -> None:
         if epochs <= 0:
@@ -130,7 +136,7 @@ def run_cell(cell: Cell, suite: SuiteRef, data: TaskData) -> Record:
     try:
         backend.seed_everything(cell.seed)
         network = task.build_network(visible)
-        probe = Probe.from_settings(cell.probe, data.test, data.num_classes) if cell.probe.get("enabled") else None
+        probe = Probe.from_settings(cell.probe, data.test, data.num_classes) if cell.probe.enabled else None
         ctx = CellContext(task, visible, network, cell.task.budget, cell.seed, probe)
         regime.train(ctx)
         if len(ctx.history) < 2:
@@ -156,7 +162,7 @@ def run_cell(cell: Cell, suite: SuiteRef, data: TaskData) -> Record:
         if num_params is not None:
             summary["num_params"] = num_params
         summary["budget_used"] = _budget_used(history, cell.task.budget, len(data.train))
-        if probe_summary := (Probe.summarize(history) if cell.probe.get("enabled") else {}):
+        if probe_summary := (Probe.summarize(history) if cell.probe.enabled else {}):
             summary.update(probe_summary)
     finished = _dt.datetime.now(_dt.timezone.utc)
     record = Record(
@@ -171,6 +177,7 @@ def run_cell(cell: Cell, suite: SuiteRef, data: TaskData) -> Record:
         chance_level=task.chance_level(data),
         target_accuracy=task.target_accuracy,
         notes=ctx.notes if ctx is not None else {},
+        reinitialization=ctx.reinitialization if ctx is not None else None,
         history=history,
         summary={k: finite_or_none(v) if isinstance(v, float) else v for k, v in summary.items()},
         provenance=Provenance(

@@ -7,12 +7,15 @@ compare. Scores are computed once, from the record's history, when the cell fini
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from typing import Literal
 
+from suite import registry
 from suite.records import EpochRecord, finite_or_none
 
 Direction = Literal["higher", "lower", "neutral"]
+PER_BLOCK = re.compile(r"compression_block[1-9][0-9]*")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,15 +33,24 @@ class Score:
     varies_between_runs: bool = False  # wall times and memory: not reproducible under a fixed seed
 
 
-SCORES: dict[str, Score] = {}
-
-
 def register_score(score: Score) -> Score:
-    """Declare a score (name, direction, description) so tables and gates know it."""
-    if score.name in SCORES and SCORES[score.name] != score:
-        raise ValueError(f"score {score.name!r} is declared twice")
-    SCORES[score.name] = score
-    return score
+    """Declare a score (name, direction, description) so tables and gates know it (``suite.registry.scores``)."""
+    return registry.scores.register(score)
+
+
+def score_of(name: str) -> Score:
+    """The declared score ``name``; per-block summaries (``compression_block3``) are neutral information scores."""
+    if name in registry.scores:
+        return registry.scores.get(name)
+    if PER_BLOCK.fullmatch(name):
+        return Score(name, "neutral", f"{name.replace('_block', ' of block ')} (peak - final nHSIC(X; T_l))", ".3f", "information")
+    return registry.scores.get(name)  # raises with the closest names
+
+
+def check_score_names(names: Sequence[str]) -> None:
+    """Raise :class:`suite.registry.RegistryError` naming the first unknown score (with close matches)."""
+    for name in names:
+        score_of(name)
 
 
 for _s in [
@@ -69,7 +81,7 @@ for _s in [
 
 def varying_scores() -> set[str]:
     """Names of the scores that differ between identical runs (timings, memory)."""
-    return {s.name for s in SCORES.values() if s.varies_between_runs}
+    return {s.name for s in registry.scores if s.varies_between_runs}
 
 
 def first_reaching(history: Sequence[EpochRecord], target: float) -> EpochRecord | None:

@@ -17,20 +17,22 @@ import datetime as _dt
 import inspect
 import json
 import shutil
-import statistics
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from suite import leaderboard, provenance, registry
+from suite import leaderboard, protocol, provenance, registry
 from suite.api import Regime
+from suite.paths import slug
 from suite.plan import Cell, plan
 from suite.records import Record
+from suite.results import ResultSet
 from suite.spec import ResolvedRegime, Suite, _params_suffix
 from suite.store import COMPLETE, Store
+from suite.tables import render
+from suite.tables import rows as table_rows
 
-BUDGET_TOLERANCE = 0.01  # budget_used may exceed 1.0 by this much (rounding of partial batches)
-ENTRY_VERSION = 1
+ENTRY_VERSION = 2  # 2: the regime's family and baseline flag
 ENTRY_SCORES = ("test_accuracy", "best_test_accuracy", "auc", "epochs_to_target", "train_seconds",
                 "budget_used", "final_nhsic_y", "mean_compression")
 
@@ -140,21 +142,21 @@ def regime_cells(cells: Sequence[Cell], regime: ResolvedRegime) -> list[Cell]:
     return [c for c in cells if c.regime.label == regime.label]
 
 
-def check_protocol(cells: Sequence[Cell], store: Store, *, budget_tolerance: float = BUDGET_TOLERANCE) -> ProtocolReport:
+def check_protocol(cells: Sequence[Cell], store: Store) -> ProtocolReport:
     """Check one regime's cells (see the module docstring). Every problem names its task and seed."""
     label = cells[0].regime.label if cells else "?"
     report = ProtocolReport(regime=label, problems=[], warnings=[], required=len(cells))
     current_code = provenance.code_hash(cells[0].regime.cls) if cells else ""
     stale_code = 0
     dirty: set[str] = set()
-    for cell in cells:
-        where = f"{cell.task.label} / seed {cell.seed}"
-        if cell.not_applicable is not None:
+    for result in ResultSet.from_cells(cells, store):
+        where = f"{result.task.label} / seed {result.seed}"
+        record = result.record
+        if result.status == "n/a":
             report.not_applicable += 1
             continue
-        record = store.get(cell.hash)
         if record is None:
-            report.problems.append(f"{where}: no record (cell {cell.hash}); run it (submit without --no-run)")
+            report.problems.append(f"{where}: no record (cell {result.cell_hash}); run it (submit without --no-run)")
             continue
         if record.status == "failed":
             first = (record.error or "").strip().splitlines()
@@ -163,15 +165,11 @@ def check_protocol(cells: Sequence[Cell], store: Store, *, budget_tolerance: flo
         report.finished += 1
         if record.status == "diverged":
             report.warnings.append(f"{where}: diverged (a finished result; scored as diverged)")
-        used = record.summary.get("budget_used")
-        if used is None:
-            report.problems.append(f"{where}: the record has no budget_used")
-        elif used > 1.0 + budget_tolerance:
-            report.problems.append(f"{where}: used {used:.2f} x the budget's training examples (limit {1.0 + budget_tolerance:.2f})")
-        epochs = cell.task.budget.epochs
-        reported = len(record.history) - 1
-        if record.status == "ok" and reported != epochs:
-            report.problems.append(f"{where}: reported {reported} epochs for a budget of {epochs} (one report per epoch)")
+        if (problem := protocol.budget_problem(record)) is not None:
+            report.problems.append(f"{where}: {problem}")
+        if record.status == "ok" and result.task.budget_epochs is not None:
+            if (problem := protocol.epochs_problem(record, result.task.budget_epochs)) is not None:
+                report.problems.append(f"{where}: {problem}")
         prov = record.provenance
         missing = [name for name, value in (("regime code hash", prov.regime_code_sha256), ("task code hash", prov.task_code_sha256),
                                             ("git commit", prov.git_commit), ("keras version", prov.packages.get("keras")),
@@ -198,33 +196,31 @@ def check_protocol(cells: Sequence[Cell], store: Store, *, budget_tolerance: flo
 def entry(suite: Suite, regime: ResolvedRegime, cells: Sequence[Cell], store: Store, *, source: str,
           checks: Sequence[str] = (), warnings: Sequence[str] = ()) -> dict[str, Any]:
     """The leaderboard entry of a regime: identity, every cell with its record hash and scores, aggregates."""
+    results = ResultSet.from_cells(cells, store)
     rows: list[dict[str, Any]] = []
-    per_task: dict[str, dict[str, list[float]]] = {}
-    backend_name = cells[0].backend if cells else None
-    for cell in cells:
-        base = {"task": cell.task.label, "seed": cell.seed, "cell_hash": cell.hash}
-        if cell.not_applicable is not None:
-            rows.append({**base, "not_applicable": cell.not_applicable})
-            continue
-        record = store.get(cell.hash)
-        if record is None:
+    for r in results:
+        base = {"task": r.task.label, "seed": r.seed, "cell_hash": r.cell_hash}
+        if r.status == "n/a":
+            rows.append({**base, "not_applicable": r.not_applicable})
+        elif r.record is None:
             rows.append({**base, "status": "missing"})
-            continue
-        scores = {k: record.summary.get(k) for k in ENTRY_SCORES if k in record.summary}
-        rows.append({**base, "record_hash": record.record_hash, "status": record.status, "scores": scores})
-        for k, v in scores.items():
-            if v is not None:
-                per_task.setdefault(cell.task.label, {}).setdefault(k, []).append(float(v))
-    aggregate = {task: {k: {"mean": statistics.fmean(v), "std": statistics.stdev(v) if len(v) > 1 else 0.0, "n": len(v)}
-                        for k, v in scores.items()} for task, scores in per_task.items()}
+        else:
+            scores = {k: r.record.summary.get(k) for k in ENTRY_SCORES if k in r.record.summary}
+            rows.append({**base, "record_hash": r.record.record_hash, "status": r.status, "scores": scores})
+    aggregate: dict[str, dict[str, Any]] = {}
+    for task, group in results.group_by("task").items():
+        aggs = {k: a for k in ENTRY_SCORES if (a := group.aggregate(k)).values}
+        if aggs:
+            aggregate[task] = {k: {"mean": a.mean, "std": a.std, "n": len(a.values)} for k, a in aggs.items()}
     cls = regime.cls
     return {
         "entry_version": ENTRY_VERSION,
         "suite": {"name": suite.name, "version": suite.version, "sha256": suite.sha256},
         "regime": {"name": cls.name, "version": cls.version, "label": regime.label,
                    "params": regime.params.model_dump(mode="json"), "description": cls.description,
-                   "citation": cls.citation, "code_sha256": provenance.code_hash(cls), "source": source},
-        "backend": backend_name,
+                   "citation": cls.citation, "family": cls.family, "baseline": cls.baseline,
+                   "code_sha256": provenance.code_hash(cls), "source": source},
+        "backend": cells[0].backend if cells else None,
         "cells": rows,
         "aggregate": aggregate,
         "checks": list(checks),
@@ -235,9 +231,8 @@ def entry(suite: Suite, regime: ResolvedRegime, cells: Sequence[Cell], store: St
 
 
 def entry_stem(regime: ResolvedRegime) -> str:
-    """File name stem of a regime's entry: ``<label>-<version>`` with unsafe characters replaced."""
-    safe = "".join(ch if ch.isalnum() or ch in "-_.=" else "_" for ch in regime.label)
-    return f"{safe}-{regime.cls.version}"
+    """File name stem of a regime's entry: ``<label>-<version>`` made file-name safe."""
+    return f"{slug(regime.label, 'regime')}-{slug(regime.cls.version, 'v')}"
 
 
 def summary_markdown(suite: Suite, regime: ResolvedRegime, entry_data: dict[str, Any], table_md: str,
@@ -259,7 +254,7 @@ def summary_markdown(suite: Suite, regime: ResolvedRegime, entry_data: dict[str,
         "",
         f"- Cells: {n_records} records, {n_na} not applicable by declaration, over {len(suite.seeds)} seeds {list(suite.seeds)}.",
         *na_lines,
-        f"- Protocol: {'passed' if protocol.ok else 'FAILED'} (every task and seed covered, budget used <= {1 + BUDGET_TOLERANCE:.2f}, provenance complete).",
+        f"- Protocol: {'passed' if protocol.ok else 'FAILED'} (every task and seed covered, budget used <= 1.00, provenance complete).",
         f"- Conformance checks: {', '.join(checks) if checks else 'not run (--skip-checks)'}.",
         f"- Backend `{entry_data['backend']}`; e2ebench commit `{entry_data['e2ebench_git_commit']}`; regime code sha256 `{entry_data['regime']['code_sha256'][:12]}`.",
         f"- Files: `{lb_rel}/submissions/{entry_stem(regime)}.json` and the records in `{lb_rel}/records/`.",
@@ -340,7 +335,6 @@ def submit(file_or_name: str, *, suite: str | Path = "official", results: str | 
     from suite.checks import check_regime
     from suite.executor import run_suite
     from suite.spec import load_suite
-    from suite.tables import collect, render
 
     cls, source = load_regime(str(file_or_name), name)
     spec, regime = with_regime(load_suite(str(suite)), cls, params)
@@ -370,7 +364,7 @@ def submit(file_or_name: str, *, suite: str | Path = "official", results: str | 
 
     passed = [r.name for r in report.results if r.passed] if report is not None else []
     data = entry(spec, regime, mine, store, source=source, checks=passed, warnings=outcome.protocol.warnings)
-    rows = leaderboard.ranked(collect(cells, store, leaderboard.METRICS), leaderboard.METRICS[0])
+    rows = leaderboard.ranked(table_rows(ResultSet.from_cells(cells, store), leaderboard.METRICS), leaderboard.METRICS[0])
     table_md = render(rows, leaderboard.METRICS, "md")
     target = f"e2ebench submit {file_or_name} --suite {suite}"
     outcome.summary = summary_markdown(spec, regime, data, table_md, outcome.protocol, passed, target, lb_dir.as_posix())

@@ -1,7 +1,7 @@
-"""Leaderboard tables from stored records: aggregate over seeds, render with tabulate.
+"""Tables of results: one row per task x regime, each score aggregated over seeds, rendered with tabulate.
 
-A table is always for one suite: its cells are planned from the suite file and looked up in the
-store by hash, so records of another suite version (or task/regime version) can never mix in.
+A table shows a :class:`suite.results.ResultSet` (built from a suite's planned cells, so records of
+another suite version, or of another task or regime version, can never mix in).
 """
 
 from __future__ import annotations
@@ -9,41 +9,18 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import math
-import statistics
 from collections.abc import Sequence
 from typing import Literal
 
 from tabulate import tabulate
 
-from suite.plan import Cell
-from suite.records import Record
-from suite.scores import SCORES, Score
-from suite.store import Store
+from suite.results import Aggregate, ResultSet
+from suite.scores import Score, score_of
 
 Format = Literal["md", "latex", "csv", "html"]
 DEFAULT_METRICS = ("test_accuracy", "epochs_to_target", "wall_seconds")
 _TABULATE_FORMAT = {"md": "github", "latex": "latex_booktabs", "html": "html"}
-
-
-@dataclasses.dataclass
-class Aggregate:
-    """A metric over the seeds of one task x regime."""
-
-    values: list[float]
-    n: int  # seeds with a finished record
-    missing: int = 0
-    failed: int = 0
-    diverged: int = 0
-    not_applicable: str | None = None
-
-    @property
-    def mean(self) -> float | None:
-        return statistics.fmean(self.values) if self.values else None
-
-    @property
-    def std(self) -> float | None:
-        return statistics.stdev(self.values) if len(self.values) > 1 else (0.0 if self.values else None)
+NOT_APPLICABLE = "n/a"
 
 
 @dataclasses.dataclass
@@ -55,42 +32,16 @@ class Row:
     metrics: dict[str, Aggregate]
 
 
-def score_of(name: str) -> Score:
-    """The declared score ``name``, or a neutral description for per-block summaries."""
-    return SCORES.get(name) or Score(name, "neutral", name, ".3f", "information")
-
-
-def collect(cells: Sequence[Cell], store: Store, metrics: Sequence[str]) -> list[Row]:
-    """Aggregate the stored records of ``cells`` per task x regime (in plan order)."""
-    groups: dict[tuple[str, str], list[Cell]] = {}
-    for cell in cells:
-        groups.setdefault((cell.task.label, cell.regime.label), []).append(cell)
-    rows = []
-    for (task, regime), group in groups.items():
-        records: list[Record | None] = [store.get(c.hash) for c in group]
-        aggs = {}
-        for m in metrics:
-            agg = Aggregate(values=[], n=0, not_applicable=group[0].not_applicable)
-            for rec in records:
-                if rec is None:
-                    agg.missing += 1
-                elif rec.status == "failed":
-                    agg.failed += 1
-                else:
-                    agg.n += 1
-                    agg.diverged += rec.status == "diverged"
-                    value = rec.summary.get(m)
-                    if value is not None and math.isfinite(float(value)):
-                        agg.values.append(float(value))
-            aggs[m] = agg
-        rows.append(Row(task, regime, aggs))
-    return rows
+def rows(results: ResultSet, metrics: Sequence[str]) -> list[Row]:
+    """One row per task x regime of ``results`` (in plan order), each metric aggregated over seeds."""
+    return [Row(task, regime, {m: group.aggregate(m) for m in metrics})
+            for (task, regime), group in results.group_by("task", "regime").items()]
 
 
 def format_cell(agg: Aggregate, score: Score) -> str:
     """``mean ± std`` (with markers for missing seeds, never-reached targets and divergence)."""
     if agg.not_applicable:
-        return "n/a"
+        return NOT_APPLICABLE
     if agg.n == 0:
         return "failed" if agg.failed else "—"
     if not agg.values:
@@ -124,7 +75,7 @@ def render(rows: Sequence[Row], metrics: Sequence[str], fmt: Format = "md") -> s
             line: list[object] = [r.task, r.regime]
             for s in scores:
                 a = r.metrics[s.name]
-                line += ["n/a" if a.not_applicable else ("" if a.mean is None else repr(a.mean)),
+                line += [NOT_APPLICABLE if a.not_applicable else ("" if a.mean is None else repr(a.mean)),
                          "" if a.std is None else repr(a.std), len(a.values)]
             w.writerow(line)
         return out.getvalue()
@@ -135,6 +86,6 @@ def render(rows: Sequence[Row], metrics: Sequence[str], fmt: Format = "md") -> s
     return tabulate(body, headers=headers, tablefmt=_TABULATE_FORMAT[fmt], disable_numparse=True)
 
 
-def leaderboard_table(cells: Sequence[Cell], store: Store, metrics: Sequence[str] = DEFAULT_METRICS, fmt: Format = "md") -> str:
-    """The rendered table of ``cells``' records for the given metrics."""
-    return render(collect(cells, store, metrics), metrics, fmt)
+def leaderboard_table(results: ResultSet, metrics: Sequence[str] = DEFAULT_METRICS, fmt: Format = "md") -> str:
+    """The rendered table of ``results`` for the given metrics."""
+    return render(rows(results, metrics), metrics, fmt)

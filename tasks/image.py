@@ -67,10 +67,8 @@ class _TFDSTask(Task):
 
     dataset: ClassVar[str]
 
-    @property
-    def tfds_dataset(self) -> str:
-        """The TFDS name this task reads (``e2ebench data status`` asks for it)."""
-        return self.dataset
+    def prepared_datasets(self) -> tuple[str, ...]:
+        return (self.dataset,)
 
     def load_data(self) -> TaskData:
         return tfds_data.image_classification(self.dataset)
@@ -219,10 +217,8 @@ class TFDSImage(Task):
         super().__init__(params)
         self.target_accuracy = self.params.target_accuracy  # per instance: it depends on the dataset
 
-    @property
-    def tfds_dataset(self) -> str:
-        """The TFDS name this task reads."""
-        return self.params.dataset
+    def prepared_datasets(self) -> tuple[str, ...]:
+        return (self.params.dataset,)
 
     @property
     def architecture(self) -> str:  # type: ignore[override]

@@ -7,17 +7,19 @@ import json
 import pytest
 
 from conftest import make_suite
-from suite.breakdown import BREAKDOWN_MARGIN, analyze
+from suite.reports.breakdown import BREAKDOWN_MARGIN
+from suite.reports.breakdown import analyze as analyze_results
 from suite.plan import plan
-from suite.records import EpochRecord, Provenance, Record, SuiteRef
-from suite.report import write_report
+from suite.records import EpochRecord, Provenance, Record, Reinitialization, SuiteRef
+from suite.reports import write_report
+from suite.results import ResultSet
 
 PROVENANCE = Provenance(task_code_sha256="t", regime_code_sha256="r", backend="tensorflow", device="cpu", packages={},
                         platform="test", git_commit=None, started_at="", finished_at="", hostname="test")
 
 
 def record(task: str, params: dict, regime: str, seed: int, curve: list[float], *, target: float = 0.8, chance: float = 0.5,
-           notes: dict | None = None, cell_hash: str | None = None, budget_epochs: int | None = None) -> Record:
+           reinitialized_after: int | None = None, cell_hash: str | None = None, budget_epochs: int | None = None) -> Record:
     """A finished record whose test accuracy follows ``curve`` (epochs 1..len(curve))."""
     history = [EpochRecord(epoch=0, train_loss=None, train_accuracy=None, test_accuracy=chance, seconds=0.0, examples=0, steps=0)]
     history += [EpochRecord(epoch=e, train_loss=0.5, train_accuracy=0.5, test_accuracy=a, seconds=float(e), examples=100 * e, steps=e)
@@ -28,10 +30,15 @@ def record(task: str, params: dict, regime: str, seed: int, curve: list[float], 
         cell={"task": {"name": task, "version": "1.0", "params": params}, "budget": {"epochs": budget_epochs or len(curve)},
               "regime": {"name": regime.split("[")[0], "version": "1.0", "params": {}}, "seed": seed},
         suite=SuiteRef(name="t", version="1.0", sha256="0"),
-        task_label=task, regime_label=regime, status="ok", chance_level=chance, target_accuracy=target, notes=notes or {},
+        task_label=task, regime_label=regime, status="ok", chance_level=chance, target_accuracy=target, reinitialization=None if reinitialized_after is None else Reinitialization(block="block1", after_epoch=reinitialized_after),
         history=history, summary={"test_accuracy": curve[-1], "epochs_to_target": hit},
         provenance=PROVENANCE,
     ).sealed()
+
+
+def analyze(records: list[Record], **kwargs):
+    """The breakdown analysis of bare records (families from the registered regimes: e2e and modular)."""
+    return analyze_results(ResultSet.from_records(records), **kwargs)
 
 
 def sweep(e2e_final: dict[int, float], modular_final: dict[int, float], task: str = "parity-of-digits") -> list[Record]:
@@ -88,7 +95,7 @@ def test_families_are_told_apart_by_their_other_params():
 
 def test_time_to_target_of_module_isolation_counts_from_the_reinitialization():
     rec = record("parity-of-digits", {"k": 1}, "module-isolation", 0, [0.6, 0.85, 0.5, 0.6, 0.9],
-                 notes={"reinitialized_after_epoch": 2})
+                 reinitialized_after=2)
     (fam,) = analyze([rec])
     point = fam.point(1, "module-isolation")
     assert point.epochs_to_target == 3 and point.seconds_to_target == 3.0
@@ -127,7 +134,7 @@ def test_the_report_section_names_the_breakdown_point_and_writes_its_plot_and_nu
 
 
 def test_not_applicable_regimes_show_as_na_in_the_family_table():
-    from suite.breakdown import family_table
+    from suite.reports.breakdown import family_table
 
     (fam,) = analyze(sweep({1: 0.5}, {1: 0.9}))
     table = family_table(fam, not_applicable=["modular-finetune"])
@@ -136,7 +143,7 @@ def test_not_applicable_regimes_show_as_na_in_the_family_table():
 
 
 def test_a_run_that_diverged_before_its_first_epoch_shows_as_diverged():
-    from suite.breakdown import family_table
+    from suite.reports.breakdown import family_table
 
     recs = sweep({1: 0.5, 2: 0.5}, {1: 0.9, 2: 0.9})
     broken = record("parity-of-digits", {"k": 1, "width": 64}, "layerwise", 0, [0.5])

@@ -12,6 +12,7 @@ from suite import backend
 from suite.api import ModuleTarget, Split
 from suite.executor import run_suite
 from suite.plan import plan
+from suite.results import ResultSet
 from suite.tables import leaderboard_table
 from tasks.breakdown.parity_digits import ParityOfDigits
 from tasks.breakdown.sparse_parity import SparseParity
@@ -101,7 +102,8 @@ params = { module = 0 }
     assert run_suite(suite, store, progress=False).ok
     (rec,) = records_by_regime(suite, store).values()
     # 12 epochs, 2 modular stages: the isolated module gets an equal share, 12 / 3 = 4 epochs
-    assert rec.notes["isolated_module"] == "selector" and rec.notes["reinitialized_after_epoch"] == 8
+    assert rec.notes["isolated_module"] == "selector"
+    assert rec.reinitialization is not None and (rec.reinitialization.block, rec.reinitialization.after_epoch) == ("selector", 8)
     isolated = [h for h in rec.history if h.stage == "isolated:selector"]
     assert len(isolated) == 4
     assert isolated[0].test_accuracy < 0.8  # it really starts again ...
@@ -143,7 +145,7 @@ name = "module-isolation"
     assert [c.not_applicable is not None for c in cells] == [False, True, True]
     report = run_suite(suite, store, progress=False)
     assert report.ok and report.ran == 1 and report.not_applicable == 2 and not report.failed
-    rows = {line.split("|")[2].strip(): line for line in leaderboard_table(cells, store).splitlines()[2:]}
+    rows = {line.split("|")[2].strip(): line for line in leaderboard_table(ResultSet.from_cells(cells, store)).splitlines()[2:]}
     assert "n/a" in rows["modular"] and "n/a" in rows["module-isolation"] and "n/a" not in rows["e2e"]
 
 

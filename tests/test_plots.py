@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 
 import pytest
@@ -10,8 +12,9 @@ from typer.testing import CliRunner
 from suite.cli import app
 from suite.executor import run_suite
 from suite.plan import plan
-from suite.plots import group_records, info_plane_figure, write_curves, write_info_planes
-from suite.report import write_report
+from suite.plots import by_task, info_plane_figure, write_curves, write_info_planes
+from suite.reports import write_report
+from suite.results import ResultSet
 from suite.spec import parse_suite
 from suite.store import Store
 from conftest import make_suite
@@ -47,7 +50,7 @@ def _is_pdf(p: Path) -> bool:
 
 def test_records_are_grouped_per_task_and_regime(finished):
     suite, store, _ = finished
-    (group,) = group_records(plan(suite), store)
+    (group,) = by_task(ResultSet.from_cells(plan(suite), store))
     assert list(group.regimes) == ["e2e", "layerwise"]
     assert all(len(r) == 2 for r in group.regimes.values())
     assert group.target_accuracy == 0.95 and 0 < group.chance_level < 0.2
@@ -55,7 +58,7 @@ def test_records_are_grouped_per_task_and_regime(finished):
 
 def test_information_plane_has_a_panel_per_regime_and_a_trajectory_per_block(finished):
     suite, store, _ = finished
-    (group,) = group_records(plan(suite), store)
+    (group,) = by_task(ResultSet.from_cells(plan(suite), store))
     fig = info_plane_figure(group)
     panels = [ax for ax in fig.axes if ax.get_visible() and ax.get_title()]
     assert [ax.get_title() for ax in panels] == ["e2e (n=2)", "layerwise (n=2)"]
@@ -67,7 +70,7 @@ def test_information_plane_has_a_panel_per_regime_and_a_trajectory_per_block(fin
 
 def test_curves_and_info_planes_are_written_as_png_and_pdf(finished, tmp_path):
     suite, store, _ = finished
-    written = write_curves(plan(suite), store, tmp_path) + write_info_planes(plan(suite), store, tmp_path)
+    written = write_curves(ResultSet.from_cells(plan(suite), store), tmp_path) + write_info_planes(ResultSet.from_cells(plan(suite), store), tmp_path)
     names = sorted(p.name for p in written)
     assert names == ["curves-digits-mlp-depth-3-width-12.pdf", "curves-digits-mlp-depth-3-width-12.png",
                      "info-plane-digits-mlp-depth-3-width-12.pdf", "info-plane-digits-mlp-depth-3-width-12.png"]
@@ -94,10 +97,11 @@ def test_plot_command_without_records_fails_with_a_clear_message(finished, tmp_p
 
 def test_information_plane_is_skipped_for_records_without_probes(finished):
     suite, store, _ = finished
-    (group,) = group_records(plan(suite), store)
+    (group,) = by_task(ResultSet.from_cells(plan(suite), store))
     for regime, records in group.regimes.items():
-        group.regimes[regime] = [r.model_copy(update={"history": [h.model_copy(update={"probe": None}) for h in r.history]})
-                                 for r in records]
+        group.regimes[regime] = ResultSet(
+            dataclasses.replace(r, record=r.record.model_copy(update={"history": [h.model_copy(update={"probe": None}) for h in r.history]}))
+            for r in records)
     assert info_plane_figure(group) is None
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from suite import registry
 from suite.api import Regime
-from suite.registry import Registry, RegistryError, load_plugin_file
+from suite.registry import RegistryError, class_registry, load_plugin_file
 
 PLUGIN = textwrap.dedent(
     '''
@@ -79,7 +79,7 @@ def test_entry_points_are_loaded(monkeypatch):
         return [FakeEntryPoint()] if group == "e2ebench.regimes" else []
 
     monkeypatch.setattr(importlib.metadata, "entry_points", fake_entry_points)
-    fresh = Registry("regime", Regime, "regimes", "e2ebench.regimes")
+    fresh = class_registry("regime", Regime, ("regimes",), "e2ebench.regimes")
     assert fresh.get("from-entry-point") is FromEntryPoint
 
 
@@ -89,4 +89,4 @@ def test_registering_a_class_without_a_name_fails():
             pass
 
     with pytest.raises(RegistryError, match="must set the class attribute 'name'"):
-        Registry("regime", Regime, "regimes", "e2ebench.regimes").register(Nameless)
+        class_registry("regime", Regime, ("regimes",), "e2ebench.regimes").register(Nameless)

@@ -11,12 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import make_suite
-from suite import claims
-from suite.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Run
+from suite.reports import sakamoto2024 as claims
+from suite.reports.sakamoto2024 import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Run
 from suite.cli import app
 from suite.executor import run_suite
 from suite.plan import plan
-from suite.report import write_report
+from suite.reports import write_report
 from suite.spec import load_suite
 from tasks.datasets.options import current, data_options
 
@@ -102,7 +102,8 @@ def run(regime: str, seed: int, accuracy: float, x: list[list[float]], y: list[l
     xs, ys = np.array(x, float), np.array(y, float)
     moves = np.stack([xs[-1] - xs[0], ys[-1] - ys[0]], axis=1)
     spread = float(np.sqrt(np.mean(np.sum((moves - moves.mean(axis=0)) ** 2, axis=1))))
-    return Run(task, regime, regime, seed, accuracy, spread, tuple(range(len(x))), xs, ys)
+    family = "end-to-end" if regime == "e2e" else "layer-wise"
+    return Run(task, regime, family, regime == "e2e", seed, accuracy, spread, tuple(range(len(x))), xs, ys)
 
 
 def e2e_like(seed: int) -> Run:
@@ -130,7 +131,7 @@ def test_the_claims_are_supported_by_runs_that_behave_as_the_paper_says():
 
 def test_the_claims_are_not_supported_by_runs_that_contradict_the_paper():
     runs = [layerwise_like(s, "e2e") for s in range(3)] + [e2e_like(s) for s in range(3)]
-    runs = [dataclass_replace(r, regime="layerwise", regime_name="layerwise") if i >= 3 else r for i, r in enumerate(runs)]
+    runs = [dataclass_replace(r, regime="layerwise", family="layer-wise", baseline=False) if i >= 3 else r for i, r in enumerate(runs)]
     results = {r.key: r for r in (check(runs) for check in claims.CHECKS)}
     assert results["accuracy"].verdicts == [NOT_SUPPORTED]
     assert results["roles"].verdicts == [NOT_SUPPORTED]

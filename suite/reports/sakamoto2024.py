@@ -17,10 +17,12 @@ disagree with a rule without having to distrust the numbers:
 * the link between middle-block compression and generalization: Spearman's rank correlation between
   the two over all runs of a task (all regimes and seeds), supported when positive with p < 0.05.
 
+Regimes are chosen by their declared family (``suite.api.RegimeFamily``), never by name: "E2E" is
+the baseline of the ``end-to-end`` family, "layer-wise" every regime of the ``layer-wise`` family.
 A claim is tested once per task (and per layer-wise regime where it compares regimes); its overall
 verdict is "supported" when more than half of those comparisons support it and none contradicts it,
 "not supported" when more than half contradict it and none supports it, and "inconclusive"
-otherwise. The numbers come from the records' summaries and probe histories (``suite.probe``).
+otherwise. The numbers come from the results' summaries and probe histories (``suite.probe``).
 """
 
 from __future__ import annotations
@@ -34,15 +36,17 @@ from typing import Literal
 import numpy as np
 from tabulate import tabulate
 
-from suite.records import Record
-from suite.report import ReportContext, section
+from suite.reports.core import ReportContext, section
+from suite.results import Result, ResultSet
 
 Verdict = Literal["supported", "not supported", "inconclusive"]
 SUPPORTED: Verdict = "supported"
 NOT_SUPPORTED: Verdict = "not supported"
 INCONCLUSIVE: Verdict = "inconclusive"
 
-BASELINE = "e2e"
+BASELINE_FAMILY = "end-to-end"
+COMPARED_FAMILY = "layer-wise"
+BASELINE = "e2e"  # how the tables and notes name the end-to-end baseline
 MIN_SEEDS = 2
 COMPRESSION_TOLERANCE = 0.02  # relative changes of nHSIC smaller than this count as none
 CORRELATION_ALPHA = 0.05
@@ -52,11 +56,12 @@ PAPER = "Sakamoto & Sato (2024), End-to-End Training Induces Information Bottlen
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-    """One record, reduced to what the claims need."""
+    """One result, reduced to what the claims need."""
 
     task: str
     regime: str
-    regime_name: str
+    family: str
+    baseline: bool
     seed: int
     test_accuracy: float | None
     role_differentiation: float | None
@@ -65,20 +70,20 @@ class Run:
     nhsic_y: np.ndarray | None
 
     @classmethod
-    def from_record(cls, record: Record) -> Run:
-        probes = [(h.epoch, h.probe) for h in record.history if h.probe and "nhsic_x" in h.probe and "nhsic_y" in h.probe]
-        xs = np.array([p["nhsic_x"] for _, p in probes], dtype=float) if probes else None
-        ys = np.array([p["nhsic_y"] for _, p in probes], dtype=float) if probes else None
+    def from_result(cls, result: Result) -> Run:
+        x, y = result.probe_series("nhsic_x"), result.probe_series("nhsic_y")
+        both = x is not None and y is not None and x[0] == y[0]
         return cls(
-            task=record.task_label,
-            regime=record.regime_label,
-            regime_name=str(record.cell["regime"]["name"]),
-            seed=int(record.cell["seed"]),
-            test_accuracy=_number(record.summary.get("test_accuracy")),
-            role_differentiation=_number(record.summary.get("role_differentiation")),
-            probe_epochs=tuple(e for e, _ in probes),
-            nhsic_x=xs,
-            nhsic_y=ys,
+            task=result.task.label,
+            regime=result.regime.label,
+            family=result.regime.family,
+            baseline=result.regime.baseline,
+            seed=result.seed,
+            test_accuracy=result.score("test_accuracy"),
+            role_differentiation=result.score("role_differentiation"),
+            probe_epochs=x[0] if both else (),
+            nhsic_x=x[1] if both else None,
+            nhsic_y=y[1] if both else None,
         )
 
     @property
@@ -88,15 +93,13 @@ class Run:
 
     @property
     def layerwise(self) -> bool:
-        """Whether the regime is one of the layer-wise family (``layerwise``, ``layerwise-seq``, ...)."""
-        return self.regime_name.startswith("layerwise")
+        """Whether the regime belongs to the layer-wise family."""
+        return self.family == COMPARED_FAMILY
 
-
-def _number(value: object) -> float | None:
-    if value is None:
-        return None
-    v = float(value)  # type: ignore[arg-type]
-    return v if math.isfinite(v) else None
+    @property
+    def is_baseline(self) -> bool:
+        """Whether the regime is the end-to-end baseline."""
+        return self.baseline and self.family == BASELINE_FAMILY
 
 
 def early_middle_blocks(blocks: int) -> list[int]:
@@ -222,7 +225,8 @@ def _seeds(runs: Sequence[Run]) -> str:
 
 
 def group(runs: Sequence[Run]) -> dict[str, dict[str, list[Run]]]:
-    """Runs by task, then by regime label, in the order they come."""
+    """Runs by task, then by regime label, in the order they come (the runs of :func:`evaluate` come
+    grouped already, from ``ResultSet.group_by``; this keeps that order)."""
     out: dict[str, dict[str, list[Run]]] = {}
     for r in runs:
         out.setdefault(r.task, {}).setdefault(r.regime, []).append(r)
@@ -230,7 +234,7 @@ def group(runs: Sequence[Run]) -> dict[str, dict[str, list[Run]]]:
 
 
 def _baseline(regimes: dict[str, list[Run]]) -> tuple[str, list[Run]] | None:
-    return next(((label, rs) for label, rs in regimes.items() if rs[0].regime_name == BASELINE), None)
+    return next(((label, rs) for label, rs in regimes.items() if rs[0].is_baseline), None)
 
 
 def _regime_comparisons(runs: Sequence[Run], value: Callable[[Run], float | None], digits: int = 3,
@@ -462,9 +466,9 @@ CHECKS: tuple[Callable[[Sequence[Run]], ClaimResult], ...] = (
 )
 
 
-def evaluate(records: Sequence[Record]) -> list[ClaimResult]:
-    """Every claim, checked on ``records`` (failed records must already be left out)."""
-    runs = [Run.from_record(r) for r in records]
+def evaluate(results: ResultSet) -> list[ClaimResult]:
+    """Every claim, checked on the finished ``results``."""
+    runs = [Run.from_result(r) for r in results.finished()]
     return [check(runs) for check in CHECKS]
 
 
@@ -486,7 +490,7 @@ def render(results: Sequence[ClaimResult], context: str = "") -> str:
     return "\n".join(lines)
 
 
-def _context(ctx: ReportContext, records: Sequence[Record]) -> str:
+def _context(ctx: ReportContext, results: ResultSet) -> str:
     probe = ctx.suite.metrics.probe
     budgets = "; ".join(f"{t.label}: {t.budget.epochs} epochs, batch {t.budget.batch_size}, "
                         f"{t.budget.optimizer} lr {t.budget.learning_rate:g}" for t in ctx.suite.tasks)
@@ -494,7 +498,7 @@ def _context(ctx: ReportContext, records: Sequence[Record]) -> str:
                  f"{probe.label_kernel} label kernel, on a stratified probe set of {probe.probe_size} test examples "
                  f"(seed {probe.probe_seed}), probed "
                  + ("at log-spaced epochs" if probe.every == "log" else f"every {probe.every} epoch(s)"))
-    return (f"Verdicts from {len(records)} records of suite `{ctx.suite.name}` {ctx.suite.version}, "
+    return (f"Verdicts from {len(results)} records of suite `{ctx.suite.name}` {ctx.suite.version}, "
             f"seeds {list(ctx.suite.seeds)}. Budgets: {budgets}. Information plane: {estimator}. "
             "The verdicts describe these runs only; a suite with small budgets or few seeds tests the "
             "protocol, not the paper.\n")
@@ -503,5 +507,5 @@ def _context(ctx: ReportContext, records: Sequence[Record]) -> str:
 @section("sakamoto2024-claims")
 def claims_section(ctx: ReportContext) -> str:
     """Report section: each claim of Sakamoto & Sato (2024) with its verdict, rule and numbers."""
-    records = ctx.records()
-    return render(evaluate(records), _context(ctx, records))
+    finished = ctx.finished
+    return render(evaluate(finished), _context(ctx, finished))

@@ -6,9 +6,13 @@ test accuracy (mean ± standard deviation over seeds) and time to target, and na
 **breakdown point** of the family, after Glasmachers (2017, "Limits of End-to-End Learning") and
 Shalev-Shwartz, Shamir & Shammah (2017, "Failures of Gradient-Based Deep Learning"):
 
-    the smallest knob value at which ``e2e``, after its full budget, ends within ``margin`` of
-    chance (mean final test accuracy over seeds <= chance + margin) while ``modular`` reaches the
-    task's target accuracy (every seed's test accuracy reaches the target at some epoch).
+    the smallest knob value at which end-to-end training, after its full budget, ends within
+    ``margin`` of chance (mean final test accuracy over seeds <= chance + margin) while modular
+    training reaches the task's target accuracy (every seed's test accuracy reaches the target at
+    some epoch).
+
+"End-to-end" and "modular" are the regimes declared the baselines of those families (``e2e`` and
+``modular`` among the built-ins), never chosen by name.
 
 The default margin is 0.05 absolute: on the breakdown tasks' 1000 balanced test examples (chance
 0.5) the binomial standard deviation of a guesser's accuracy is 0.016, so 0.05 is about three
@@ -17,8 +21,8 @@ the section says "none in range" and why (e2e never at chance, or modular missin
 
 A *family* is a task name with its other (non-knob) params; regimes are told apart by their labels.
 Time to target counts epochs (and training seconds) from the start of training, except for regimes
-that re-initialize a module (``module-isolation``): there it counts from the re-initialization,
-which the record's notes give as ``reinitialized_after_epoch``.
+that re-initialize a module (``module-isolation``): there it counts from the re-initialization the
+regime declared (``TrainContext.reinitialized``, the record's ``reinitialization``).
 """
 
 from __future__ import annotations
@@ -27,18 +31,19 @@ import dataclasses
 import json
 import math
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
 
-from suite.records import Record
-from suite.report import ReportContext, section
+from suite.paths import slug
+from suite.reports.core import ReportContext, section
+from suite.results import Result, ResultSet
 
 BREAKDOWN_MARGIN = 0.05
-E2E = "e2e"
-MODULAR = "modular"
+E2E_FAMILY = "end-to-end"
+MODULAR_FAMILY = "modular"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +115,8 @@ class Family:
     label: str
     task: str
     knob: str
+    e2e: str  # the label of the end-to-end baseline
+    modular: str  # the label of the modular baseline
     chance: float
     target: float
     margin: float
@@ -128,107 +135,87 @@ class Family:
         return self.chance + self.margin
 
 
-def _knob_of(task_name: str, knobs: Mapping[str, str] | None) -> str | None:
-    if knobs and task_name in knobs:
-        return knobs[task_name]
-    from suite import registry
-
-    try:
-        return registry.tasks.get(task_name).difficulty_knob
-    except registry.RegistryError:
-        return None
-
-
-def _time_to_target(record: Record, target: float) -> tuple[int | None, float | None]:
+def _time_to_target(result: Result, target: float) -> tuple[int | None, float | None]:
     """Epochs and training seconds until the target, counted from the (re)start of the module's training."""
-    start = int(record.notes.get("reinitialized_after_epoch", 0) or 0)
-    history = [h for h in record.history if h.epoch > 0]
-    base = next((h for h in record.history if h.epoch == start), None)
+    start = result.reinitialization.after_epoch if result.reinitialization is not None else 0
+    base = next((h for h in result.history if h.epoch == start), None)
     base_seconds = base.seconds if base is not None else 0.0
-    for h in history:
+    for h in result.history:
         if h.epoch > start and h.test_accuracy >= target:
             return h.epoch - start, h.seconds - base_seconds
     return None, None
 
 
-def analyze(
-    records: Iterable[Record],
-    *,
-    margin: float = BREAKDOWN_MARGIN,
-    e2e: str = E2E,
-    modular: str = MODULAR,
-    knobs: Mapping[str, str] | None = None,
-) -> list[Family]:
-    """Group records into task families and knob values, and find each family's breakdown point.
+def _family_key(knobs: Mapping[str, str] | None) -> Callable[[Result], Hashable]:
+    """Results of one task name with the same non-knob params share a family (None: no knob)."""
+
+    def key(r: Result) -> Hashable:
+        knob = (knobs or {}).get(r.task.name) or r.task.difficulty_knob
+        if knob is None or knob not in r.task.params:
+            return None
+        rest = {k: v for k, v in r.task.params.items() if k != knob}
+        return (r.task.name, knob, json.dumps(rest, sort_keys=True))
+
+    return key
+
+
+def _points(results: ResultSet, knob: str) -> dict[tuple[int, str], Point]:
+    """The seeds of every (knob value, regime) of one family."""
+    points: dict[tuple[int, str], Point] = {}
+    for r in results:
+        value = int(r.task.params[knob])
+        pt = points.setdefault((value, r.regime.label), Point(value, r.regime.label, budget_epochs=r.task.budget_epochs))
+        accuracy = r.score("test_accuracy")
+        if accuracy is None:  # diverged before its first epoch ended
+            pt.diverged += 1
+            continue
+        epochs, seconds = _time_to_target(r, r.target if r.target is not None else math.nan)
+        pt.seeds.append(SeedResult(r.seed, accuracy, epochs, seconds, r.score("final_nhsic_y")))
+    return points
+
+
+def analyze(results: ResultSet, *, margin: float = BREAKDOWN_MARGIN, knobs: Mapping[str, str] | None = None) -> list[Family]:
+    """Group results into task families and knob values, and find each family's breakdown point.
 
     Args:
-        records: finished records (``failed`` ones are ignored).
+        results: the results to analyze (only finished ones count).
         margin: e2e counts as broken down when its mean final test accuracy <= chance + margin.
-        e2e, modular: the regime labels compared.
-        knobs: task name -> knob param, for tasks not in the registry (default: ``Task.difficulty_knob``).
+        knobs: task name -> knob param, overriding ``Task.difficulty_knob``.
 
     Returns:
         One :class:`Family` per task family with a knob, in order of first appearance.
     """
-    families: dict[tuple[str, str], dict[str, Any]] = {}
-    for rec in records:
-        if rec.status == "failed":
-            continue
-        task = rec.cell["task"]["name"]
-        knob = _knob_of(task, knobs)
-        params = dict(rec.cell["task"]["params"])
-        if knob is None or knob not in params:
-            continue
-        value = int(params.pop(knob))
-        key = (task, json.dumps(params, sort_keys=True))
-        fam = families.setdefault(key, {"task": task, "knob": knob, "params": params, "records": []})
-        fam["records"].append((value, rec))
-
-    same_name: dict[str, int] = {}
-    for task, _ in families:
-        same_name[task] = same_name.get(task, 0) + 1
+    finished = results.finished()
+    e2e = finished.baseline(E2E_FAMILY) or E2E_FAMILY
+    modular = finished.baseline(MODULAR_FAMILY) or MODULAR_FAMILY
+    groups = {k: g for k, g in finished.group_by(_family_key(knobs)).items() if k is not None}
+    names = [task for task, _, _ in groups]
     out = []
-    for (task, _), fam in families.items():
+    for (task, knob, rest), group in groups.items():
         label = task
-        if same_name[task] > 1:
-            label += "[" + ",".join(f"{k}={v}" for k, v in sorted(fam["params"].items())) + "]"
-        points: dict[tuple[int, str], Point] = {}
-        regimes: list[str] = []
-        chances, targets = [], []
-        for value, rec in fam["records"]:
-            if rec.regime_label not in regimes:
-                regimes.append(rec.regime_label)
-            target = rec.target_accuracy if rec.target_accuracy is not None else math.nan
-            pt = points.setdefault((value, rec.regime_label), Point(value, rec.regime_label, budget_epochs=rec.cell.get("budget", {}).get("epochs")))
-            if rec.summary.get("test_accuracy") is None:  # diverged before its first epoch ended
-                pt.diverged += 1
-                continue
-            epochs, seconds = _time_to_target(rec, target)
-            pt.seeds.append(SeedResult(int(rec.cell["seed"]), float(rec.summary["test_accuracy"]), epochs, seconds,
-                                       _float_or_none(rec.summary.get("final_nhsic_y"))))
-            if rec.chance_level is not None:
-                chances.append(rec.chance_level)
-            targets.append(target)
+        if names.count(task) > 1:
+            label += "[" + ",".join(f"{k}={v}" for k, v in sorted(json.loads(rest).items())) + "]"
+        points = _points(group, knob)
+        chances = [r.chance for r in group if r.chance is not None and r.score("test_accuracy") is not None]
+        targets = [r.target if r.target is not None else math.nan for r in group if r.score("test_accuracy") is not None]
         family = Family(
-            label=label,
-            task=task,
-            knob=fam["knob"],
+            label=label, task=task, knob=knob, e2e=e2e, modular=modular,
             chance=max(chances) if chances else math.nan,
             target=min(targets) if targets else math.nan,
             margin=margin,
             points=points,
-            regimes=_ordered(regimes, e2e, modular),
+            regimes=_ordered(group.labels("regime"), e2e, modular),
             knob_values=sorted({v for v, _ in points}),
         )
-        family.breakdown_point, family.verdict = breakdown_point(family, e2e=e2e, modular=modular)
+        family.breakdown_point, family.verdict = breakdown_point(family)
         out.append(family)
     return out
 
 
-def breakdown_point(family: Family, *, e2e: str = E2E, modular: str = MODULAR) -> tuple[int | None, str]:
+def breakdown_point(family: Family) -> tuple[int | None, str]:
     """The smallest knob value where e2e ends within the margin of chance while modular reaches the
     target, and a sentence with the numbers behind the verdict (or why there is none in range)."""
-    k = family.knob
+    k, e2e, modular = family.knob, family.e2e, family.modular
     e2e_broken = []
     for value in family.knob_values:
         pe, pm = family.point(value, e2e), family.point(value, modular)
@@ -238,7 +225,7 @@ def breakdown_point(family: Family, *, e2e: str = E2E, modular: str = MODULAR) -
             e2e_broken.append(value)
             if pm.all_reached:
                 return value, (
-                    f"breakdown point {k} = {value}: e2e ends at {_acc(pe)} test accuracy after its full budget "
+                    f"breakdown point {k} = {value}: {e2e} ends at {_acc(pe)} test accuracy after its full budget "
                     f"(chance {family.chance:.3f}, within the margin: <= {family.threshold:.3f}), while {modular} reaches the "
                     f"target {family.target:.3f} in {pm.reached}/{pm.n} seeds (final {_acc(pm)}, median {_epochs(pm.epochs_to_target)} epochs to target)."
                 )
@@ -250,14 +237,14 @@ def breakdown_point(family: Family, *, e2e: str = E2E, modular: str = MODULAR) -
         last = family.point(covered[-1], e2e)
         assert last is not None
         return None, (
-            f"none in range ({span}): e2e stays above chance + margin ({family.threshold:.3f}) at every {k}; "
+            f"none in range ({span}): {e2e} stays above chance + margin ({family.threshold:.3f}) at every {k}; "
             f"at {k} = {covered[-1]} it ends at {_acc(last)}."
         )
     value = e2e_broken[0]
     pm = family.point(value, modular)
     assert pm is not None
     return None, (
-        f"none in range ({span}): e2e is within the margin of chance from {k} = {value} on, but {modular} does not "
+        f"none in range ({span}): {e2e} is within the margin of chance from {k} = {value} on, but {modular} does not "
         f"reach the target {family.target:.3f} there either ({pm.reached}/{pm.n} seeds, final {_acc(pm)})."
     )
 
@@ -265,10 +252,6 @@ def breakdown_point(family: Family, *, e2e: str = E2E, modular: str = MODULAR) -
 def _ordered(regimes: Sequence[str], e2e: str, modular: str) -> list[str]:
     first = [r for r in (e2e, modular) if r in regimes]
     return first + [r for r in regimes if r not in first]
-
-
-def _float_or_none(x: Any) -> float | None:
-    return None if x is None or not math.isfinite(float(x)) else float(x)
 
 
 def _acc(p: Point) -> str:
@@ -341,7 +324,7 @@ def plot_family(family: Family, path: Path) -> Path:
         shift = (i - (len(family.regimes) - 1) / 2) * 0.025 * spacing
         xs = [v + shift for v, p in zip(family.knob_values, pts) if p is not None and p.n]
         ps = [p for p in pts if p is not None and p.n]
-        style = {"marker": "o", "linewidth": 2.2 if regime in (E2E, MODULAR) else 1.3, "color": f"C{i}"}
+        style = {"marker": "o", "linewidth": 2.2 if regime in (family.e2e, family.modular) else 1.3, "color": f"C{i}"}
         ax_acc.errorbar(xs, [p.accuracy_mean for p in ps], yerr=[p.accuracy_std for p in ps], capsize=3, label=regime, **style)
         hit_x = [x for x, p in zip(xs, ps) if p.epochs_to_target is not None]
         ax_time.plot(hit_x, [p.epochs_to_target for p in ps if p.epochs_to_target is not None], label=regime, **style)
@@ -411,22 +394,19 @@ def to_json(families: Sequence[Family]) -> dict[str, Any]:
     }
 
 
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text).strip("-")
-
-
 @section("breakdown")
 def breakdown_section(ctx: ReportContext) -> str:
     """Per task family: accuracy and time to target against the knob for every regime, and the breakdown point."""
-    families = analyze(ctx.records())
+    families = analyze(ctx.results)
     lines = ["## Breakdown of end-to-end learning\n"]
     if not families:
         lines.append("No records of tasks with a difficulty knob (`Task.difficulty_knob`) in this suite.\n")
         return "\n".join(lines)
+    e2e, modular = families[0].e2e, families[0].modular
     lines.append(
-        f"Breakdown point: the smallest knob value at which `{E2E}` ends, after its full budget, within "
+        f"Breakdown point: the smallest knob value at which `{e2e}` ends, after its full budget, within "
         f"{BREAKDOWN_MARGIN:g} of chance (mean final test accuracy over seeds <= chance + {BREAKDOWN_MARGIN:g}; "
-        f"about three binomial standard deviations on 1000 balanced test examples) while `{MODULAR}` reaches the task's "
+        f"about three binomial standard deviations on 1000 balanced test examples) while `{modular}` reaches the task's "
         "target accuracy in every seed (Glasmachers 2017; Shalev-Shwartz, Shamir & Shammah 2017). Cells: final test "
         "accuracy, mean ± std over seeds, and in brackets the median epochs and training seconds to target over the seeds "
         "that reached it (`never` if none did; for `module-isolation`, counted from the module's re-initialization). "
@@ -434,8 +414,8 @@ def breakdown_section(ctx: ReportContext) -> str:
     )
     summary = []
     for f in families:
-        pe = f.point(f.breakdown_point, E2E) if f.breakdown_point is not None else None
-        pm = f.point(f.breakdown_point, MODULAR) if f.breakdown_point is not None else None
+        pe = f.point(f.breakdown_point, e2e) if f.breakdown_point is not None else None
+        pm = f.point(f.breakdown_point, modular) if f.breakdown_point is not None else None
         summary.append([
             f.label, f.knob, ", ".join(map(str, f.knob_values)),
             "none in range" if f.breakdown_point is None else str(f.breakdown_point),
@@ -444,23 +424,21 @@ def breakdown_section(ctx: ReportContext) -> str:
     lines.append(tabulate(summary, headers=["family", "knob", "swept", "breakdown point", "e2e acc there", "modular acc there",
                                             "chance", "e2e broken if ≤", "target"], tablefmt="github", disable_numparse=True))
     lines.append("")
-    na_by_family: dict[str, set[str]] = {}
-    for cell in ctx.cells:
-        if cell.not_applicable:
-            na_by_family.setdefault(cell.task.cls.name, set()).add(cell.regime.label)
+    na_by_family = {task: set(group.labels("regime"))
+                    for task, group in ctx.results.where(lambda r: r.status == "n/a").group_by("task_name").items()}
     (ctx.out_dir / "breakdown.json").write_text(json.dumps(to_json(families), indent=1), encoding="utf-8")
     for f in families:
         lines.append(f"### {f.label} (knob `{f.knob}`)\n")
         lines.append(f"{f.verdict}\n")
         lines.append(family_table(f, na_by_family.get(f.task, ())))
         lines.append("")
-        info = information_table(f, [r for r in (E2E, MODULAR) if r in f.regimes])
+        info = information_table(f, [r for r in (e2e, modular) if r in f.regimes])
         if info:
             lines.append("Label information in the last block at the end of training, nHSIC(Y; T_L) (mean over seeds): "
                          "where e2e breaks down its last representation carries little information about the label.\n")
             lines.append(info)
             lines.append("")
-        image = plot_family(f, ctx.out_dir / f"breakdown-{_slug(f.label)}.png")
+        image = plot_family(f, ctx.out_dir / f"breakdown-{slug(f.label, 'family')}.png")
         lines.append(f"![{f.label}: accuracy and epochs to target against {f.knob}]({image.name})\n")
     lines.append("The numbers behind this section: [`breakdown.json`](breakdown.json).\n")
     return "\n".join(lines)

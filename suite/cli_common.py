@@ -1,0 +1,88 @@
+"""What every ``e2ebench`` command shares: option types, the one way to fail, and loading a suite.
+
+Kept apart from ``suite.cli`` so command groups (``suite.plots_cli``) use it without importing the
+main command line, and without importing a backend.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, NoReturn, Optional
+
+import typer
+
+ResultsOpt = Annotated[Path, typer.Option("--results", "-r", help="results directory (records are stored in RESULTS/records)")]
+PluginOpt = Annotated[Optional[list[Path]], typer.Option("--plugin", "-p", help="Python file registering extra tasks, regimes, report sections, estimators or scores (repeatable)")]
+BackendOpt = Annotated[Optional[str], typer.Option("--backend", help="show records made with this Keras backend (default: the active one)")]
+SuiteArg = Annotated[Optional[str], typer.Argument(help="suite file path, or the name of a shipped suite (default: 'default')")]
+DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="directory of prepared TFDS datasets (default: data_dir in the suite file, then $TFDS_DATA_DIR, then ~/tensorflow_datasets)")]
+DownloadOpt = Annotated[bool, typer.Option("--download", help="download and prepare missing TFDS datasets (needs network access; without it a missing dataset is skipped with instructions)")]
+
+
+class TableFormat(str, Enum):
+    md = "md"
+    latex = "latex"
+    csv = "csv"
+    html = "html"
+
+
+class Kind(str, Enum):
+    tasks = "tasks"
+    regimes = "regimes"
+    suites = "suites"
+    metrics = "metrics"
+    estimators = "estimators"
+    reports = "reports"
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``error: message`` and exit with ``code`` (2: a usage error, 1: nothing to do)."""
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+def configure_data(spec, data_dir: Path | None, download: bool) -> None:
+    """Set where tasks find datasets: --data-dir, else the suite's [data] data_dir (relative to the suite
+    file), else the environment; never part of a cell's identity."""
+    from tasks.datasets import options
+
+    chosen: str | None = str(data_dir) if data_dir is not None else None
+    if chosen is None and spec is not None and spec.data.data_dir:
+        path = Path(os.path.expandvars(spec.data.data_dir)).expanduser()
+        chosen = str(path if path.is_absolute() else Path(spec.source).parent / path)
+    options.configure(data_dir=chosen or options.current().data_dir, download=download or options.current().download)
+
+
+def load(suite: str | None, plugins: list[Path] | None):
+    """Load plugins and the suite, turning user errors into one clear message."""
+    from suite.registry import RegistryError, load_plugin_file
+    from suite.spec import SpecError, load_suite
+
+    try:
+        for p in plugins or []:
+            load_plugin_file(p)
+        return load_suite(suite)
+    except (SpecError, RegistryError) as exc:
+        fail(str(exc))
+
+
+
+
+def check_metrics(metrics: list[str]) -> None:
+    """Fail with the closest names when a ``--metric`` is not a declared score."""
+    from suite.registry import RegistryError
+    from suite.scores import check_score_names
+
+    try:
+        check_score_names(metrics)
+    except RegistryError as exc:
+        fail(f"--metric: {exc}")
+
+
+def require_records(store_root: Path, what: str, hint: str | None = None) -> None:
+    """Fail when ``store_root`` holds no records directory."""
+    records = Path(store_root) / "records"
+    if not records.is_dir():
+        fail(f"{what}: no records in {records}" + (f"; {hint}" if hint else ""))

@@ -1,0 +1,45 @@
+"""Report sections ``curves`` and ``information-plane``: the figures of ``suite.plots`` with their captions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from suite.reports.core import ReportContext, section
+from suite.tables import leaderboard_table
+
+FIGURES_DIR = "figures"
+INFORMATION_SCORES = ("role_differentiation", "mean_compression", "final_nhsic_x", "final_nhsic_y", "probe_seconds")
+
+
+def _links(paths: list[Path], ctx: ReportContext) -> str:
+    return "\n\n".join(f"![{p.stem}]({p.relative_to(ctx.out_dir).as_posix()}) ([PDF]({p.with_suffix('.pdf').relative_to(ctx.out_dir).as_posix()}))"
+                       for p in paths if p.suffix == ".png")
+
+
+@section("curves")
+def curves_section(ctx: ReportContext) -> str:
+    """Test accuracy against epochs and training seconds, per task, mean ± std over seeds."""
+    from suite.plots import write_curves
+
+    paths = write_curves(ctx.results, ctx.out_dir / FIGURES_DIR)
+    if not paths:
+        return "## Learning curves\n\nNo records yet.\n"
+    return ("## Learning curves\n\nTest accuracy after every epoch, against epochs and against training seconds "
+            "(mean ± one standard deviation over seeds; dashed: the task's target, dotted: chance).\n\n" + _links(paths, ctx) + "\n")
+
+
+@section("information-plane")
+def information_plane_section(ctx: ReportContext) -> str:
+    """Every block's trajectory in the information plane, per task and regime, and the information scores."""
+    from suite.plots import write_info_planes
+
+    paths = write_info_planes(ctx.results, ctx.out_dir / FIGURES_DIR)
+    if not paths:
+        return "## Information plane\n\nNo probe measurements in the records (is `[metrics.probe] enabled = false`?).\n"
+    probe = ctx.suite.metrics.probe
+    table = leaderboard_table(ctx.results, INFORMATION_SCORES, fmt="md")
+    return ("## Information plane\n\n"
+            f"nHSIC(X; T_l) and nHSIC(Y; T_l) of every block on a fixed probe set of {probe.probe_size} test examples "
+            f"(Gaussian kernel, sigma = {probe.sigma}, eps = {probe.eps}, label kernel {probe.label_kernel}); "
+            "colour = block depth, hollow circle = initialization, square = end of training, mean over seeds. "
+            "Definitions of the summaries: `docs/metrics.md`.\n\n" + _links(paths, ctx) + "\n\n" + table + "\n")
