@@ -38,9 +38,10 @@ from tabulate import tabulate  # noqa: E402
 from suite import backend, metrics  # noqa: E402
 from suite.executor import run_suite  # noqa: E402
 from suite.api import Split  # noqa: E402
-from suite.plan import plan  # noqa: E402
-from suite.probe import Probe, stratified_indices  # noqa: E402
-from suite.spec import Suite, load_suite  # noqa: E402
+from suite.results import ResultSet  # noqa: E402
+from suite.probe import Probe  # noqa: E402
+from suite.splits import stratified_indices  # noqa: E402
+from suite.spec import ProbeSettings, Suite, load_suite  # noqa: E402
 from suite.store import Store  # noqa: E402
 
 
@@ -55,9 +56,9 @@ def median_seconds(fn: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
-def literal_block(x: np.ndarray, labels: np.ndarray, t: np.ndarray, settings: dict) -> None:
+def literal_block(x: np.ndarray, labels: np.ndarray, t: np.ndarray, settings: ProbeSettings) -> None:
     """One block's estimates computed literally (the definition as written)."""
-    sigma, eps, lk = settings["sigma"], settings["eps"], settings["label_kernel"]
+    sigma, eps, lk = settings.sigma, settings.eps, settings.label_kernel
     op_t = metrics.normalized_operator(t, "gaussian", sigma, eps)
     metrics.nhsic_from_operators(metrics.normalized_operator(x, "gaussian", sigma, eps), op_t)
     metrics.nhsic_from_operators(metrics.normalized_operator(labels, lk, sigma, eps), op_t)
@@ -67,7 +68,7 @@ def literal_block(x: np.ndarray, labels: np.ndarray, t: np.ndarray, settings: di
 
 def estimator_speed(suite: Suite, repeats: int, sizes: list[int]) -> list[list[object]]:
     """Rows of the estimator-speed table: one per (task, block shape, probe size)."""
-    settings = suite.metrics.probe.model_dump(mode="json")
+    settings = suite.metrics.probe
     rows: list[list[object]] = []
     for resolved in suite.tasks:
         task = resolved.cls(resolved.params)
@@ -75,18 +76,18 @@ def estimator_speed(suite: Suite, repeats: int, sizes: list[int]) -> list[list[o
         backend.seed_everything(0)
         network = task.build_network(data)
         for m in sizes:
-            idx = stratified_indices(data.test.y, m, settings["probe_seed"])
+            idx = stratified_indices(data.test.y, m, settings.probe_seed)
             if len(idx) < m:  # a small test split: draw from train as well, for the timing only
                 x_all = np.concatenate([data.test.x, data.train.x])
                 y_all = np.concatenate([data.test.y, data.train.y])
-                idx = stratified_indices(y_all, m, settings["probe_seed"])
+                idx = stratified_indices(y_all, m, settings.probe_seed)
             else:
                 x_all, y_all = data.test.x, data.test.y
             x, y = x_all[idx], y_all[idx]
             labels = metrics.one_hot(y, data.num_classes)
             feats = Probe(Split(x, y), data.num_classes, settings).features(network)
-            refs = {"x": (x, "gaussian"), "y": (labels, settings["label_kernel"])}
-            planes = {impl: metrics.PlaneEstimator(refs, sigma=settings["sigma"], eps=settings["eps"], impl=impl)
+            refs = {"x": (x, "gaussian"), "y": (labels, settings.label_kernel)}
+            planes = {impl: metrics.PlaneEstimator(refs, sigma=settings.sigma, eps=settings.eps, impl=impl)
                       for impl in ("numpy", "compiled")}
             for name, t in zip(network.block_names, feats):
                 shape = "x".join(str(d) for d in t.shape)
@@ -108,16 +109,8 @@ def estimator_speed(suite: Suite, repeats: int, sizes: list[int]) -> list[list[o
 def probe_share(suite: Suite, store: Store) -> tuple[list[list[object]], dict[str, float]]:
     """Per task x regime, from stored records: training, probe and wall seconds (summed over seeds)."""
     groups: dict[tuple[str, str], list[float]] = {}
-    for cell in plan(suite):
-        record = store.get(cell.hash)
-        if record is None or record.status == "failed":
-            continue
-        s = record.summary
-        acc = groups.setdefault((cell.task.label, cell.regime.label), [0.0, 0.0, 0.0, 0.0])
-        acc[0] += s.get("train_seconds") or 0.0
-        acc[1] += s.get("probe_seconds") or 0.0
-        acc[2] += s.get("wall_seconds") or 0.0
-        acc[3] += 1
+    for key, group in ResultSet.from_suite(suite, store).finished().group_by("task", "regime").items():
+        groups[key] = [sum(group.aggregate(s).values) for s in ("train_seconds", "probe_seconds", "wall_seconds")] + [len(group)]
     rows = [[task, regime, int(n), f"{train:.1f}", f"{probe:.1f}", f"{wall:.1f}", f"{probe / train:.1%}", f"{probe / wall:.1%}"]
             for (task, regime), (train, probe, wall, n) in groups.items()]
     total = [sum(v[i] for v in groups.values()) for i in range(3)]

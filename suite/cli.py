@@ -313,7 +313,7 @@ def gate(
     require_records(base_root, "--baseline")
     require_records(results, "--results")
     cells = plan(spec, backend_name)
-    report = gate_rules.compare(ResultSet.from_cells(cells, Store(base_root)), ResultSet.from_cells(cells, Store(results)),
+    report = gate_rules.compare(ResultSet.from_cells(cells, Store(base_root, quarantine=False)), ResultSet.from_cells(cells, Store(results)),
                                 metrics, tolerance, require_all)
     typer.echo(report.format())
     if not report.ok:
@@ -330,8 +330,13 @@ def main() -> None:
     # Before any backend is imported: keep its start-up chatter out of the user's terminal.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    from suite.store import StoreError
+
     try:
         app()
+    except StoreError as exc:  # a committed record that does not verify: say which, never a traceback
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        sys.exit(1)
     except BrokenPipeError:  # e.g. `e2ebench table | head`
         sys.stderr.close()
         os._exit(0)

@@ -53,7 +53,7 @@ def entries(lb_dir: Path) -> list[dict[str, Any]]:
 def results(suite: Suite, lb_dir: Path, backend_name: str | None = None) -> ResultSet:
     """The suite's own cells, then, task by task, those of submitted regimes the suite file does not list
     (their code need not be installed: the entry says what they are)."""
-    store = Store(lb_dir)
+    store = Store(lb_dir, quarantine=False)  # committed records are never moved: a bad one is an error
     planned = plan(suite, backend_name)
     own = ResultSet.from_cells(planned, store)
     labels = {c.regime.label for c in planned}
@@ -98,7 +98,7 @@ def tables(suite: Suite, lb_dir: Path, metrics: Sequence[str] = METRICS, backend
 
 def readme_block(suite: Suite, lb_dir: Path, table_md: str, backend_name: str) -> str:
     """The generated part of the leaderboard README (between the markers)."""
-    n_records = len(list((lb_dir / "records").glob("*.json"))) if (lb_dir / "records").is_dir() else 0
+    n_records = len(Store(lb_dir, quarantine=False).files())
     n_entries = len(entries(lb_dir))
     return (f"{START}\n"
             f"Suite `{suite.name}` {suite.version} (suite file sha256 `{suite.sha256[:12]}`), backend `{backend_name}`: "

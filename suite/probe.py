@@ -19,24 +19,9 @@ from suite import estimators, metrics, registry
 from suite.api import Network, Split
 from suite.records import EpochRecord, finite_or_none
 from suite.spec import ProbeSettings
+from suite.splits import stratified_indices
 
 FEATURE_BATCH = 1024
-
-
-def stratified_indices(y: np.ndarray, size: int, seed: int) -> np.ndarray:
-    """``size`` indices of ``y`` drawn without replacement, class proportions kept, sorted."""
-    y = np.asarray(y)
-    if size >= len(y):
-        return np.arange(len(y))
-    rng = np.random.default_rng(seed)
-    classes, counts = np.unique(y, return_counts=True)
-    quota = np.floor(counts / counts.sum() * size).astype(int)
-    # hand the remainder to the classes with the largest fractional parts
-    remainder = size - quota.sum()
-    frac = counts / counts.sum() * size - quota
-    quota[np.argsort(-frac, kind="stable")[:remainder]] += 1
-    picks = [rng.choice(np.flatnonzero(y == c), size=q, replace=False) for c, q in zip(classes, quota)]
-    return np.sort(np.concatenate(picks))
 
 
 def log_schedule(epochs: int) -> set[int]:

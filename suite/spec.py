@@ -22,12 +22,17 @@ metric settings::
 
 from __future__ import annotations
 
+import codecs
+import collections
 import dataclasses
 import hashlib
+import json
+import math
 import sys
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -42,6 +47,20 @@ else:  # pragma: no cover
 SUITES_DIR = Path(__file__).parent / "suites"
 DEFAULT_SUITE = "default"
 
+# Caps on what a suite file may ask for; each is stated in the error that enforces it.
+MAX_FILE_BYTES = 256 * 1024  # the shipped suites are under 2 KiB; this also bounds TOML parsing time
+MAX_DEPTH = 16  # nesting of arrays and tables
+MAX_EPOCHS = 10_000
+MAX_BATCH_SIZE = 1_000_000
+MAX_LEARNING_RATE = 10.0
+MAX_SEED = 2**32 - 1  # what numpy and TensorFlow seeding accept
+MAX_SEEDS = 1_000
+MAX_ENTRIES = 1_000  # [[tasks]] and [[regimes]] entries, each
+MAX_CELLS = 100_000  # tasks x regimes x seeds
+MAX_PROBE_SIZE = 10_000  # the probe's kernel matrices are probe_size x probe_size
+MAX_LABEL = 120
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,79}$"  # safe as a file or directory name
+
 
 class SpecError(ValueError):
     """A suite file that cannot be used; ``str()`` is the complete message for the user."""
@@ -53,23 +72,45 @@ class SpecError(ValueError):
         super().__init__(f"{source}: invalid suite file\n{lines}")
 
 
+def _label_problem(label: str, check_length: bool = True) -> str | None:
+    """Why ``label`` cannot name a row (in Markdown tables and one-line logs), or None."""
+    if not label.strip():
+        return "a label must not be empty"
+    if check_length and len(label) > MAX_LABEL:
+        return f"a label has at most {MAX_LABEL} characters (got {len(label)})"
+    bad = next((c for c in label if c == "|" or unicodedata.category(c).startswith("C")), None)
+    if bad is not None:
+        return f"a label must not contain {bad!r} ('|', newlines and other control characters are not allowed)"
+    return None
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: a suite file's "1" is not the number 1, nor true the seed 1; inf and nan are never settings.
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
 
 
 class SuiteInfo(_Strict):
     """The ``[suite]`` table."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="suite name (letters, digits, . _ -)")
-    version: str = Field(pattern=r"^\d+\.\d+$", description="Major.Minor")
-    description: str = ""
-    seeds: list[int] = Field(min_length=1, description="a non-empty list of distinct non-negative integers")
+    name: str = Field(pattern=NAME_PATTERN, description="suite name: 1-80 letters, digits, . _ + -, starting with a letter or digit")
+    version: str = Field(pattern=r"^[0-9]{1,6}\.[0-9]{1,6}$", description="Major.Minor")
+    description: str = Field(default="", max_length=2000)
+    seeds: list[Seed] = Field(min_length=1, max_length=MAX_SEEDS,
+                              description=f"1 to {MAX_SEEDS} distinct integers in 0..{MAX_SEED}")
+
+    @field_validator("name")
+    @classmethod
+    def _no_dot_dot(cls, name: str) -> str:
+        if ".." in name:
+            raise ValueError("a suite name must not contain '..'")
+        return name
 
     @field_validator("seeds")
     @classmethod
-    def _distinct_non_negative(cls, seeds: list[int]) -> list[int]:
-        if any(s < 0 for s in seeds):
-            raise ValueError("seeds must be non-negative integers")
+    def _distinct(cls, seeds: list[int]) -> list[int]:
         if len(set(seeds)) != len(seeds):
             raise ValueError("seeds must be distinct")
         return seeds
@@ -78,10 +119,10 @@ class SuiteInfo(_Strict):
 class BudgetOverride(_Strict):
     """Fields of a task's default budget to override in this suite."""
 
-    epochs: int | None = Field(default=None, gt=0)
-    batch_size: int | None = Field(default=None, gt=0)
+    epochs: int | None = Field(default=None, gt=0, le=MAX_EPOCHS, description=f"1 to {MAX_EPOCHS}")
+    batch_size: int | None = Field(default=None, gt=0, le=MAX_BATCH_SIZE, description=f"1 to {MAX_BATCH_SIZE}")
     optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] | None = None
-    learning_rate: float | None = Field(default=None, gt=0)
+    learning_rate: float | None = Field(default=None, gt=0, le=MAX_LEARNING_RATE, description=f"in (0, {MAX_LEARNING_RATE:g}]")
 
 
 class TaskEntry(_Strict):
@@ -97,26 +138,47 @@ class RegimeEntry(_Strict):
 
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
-    label: str | None = None
+    label: str | None = Field(default=None, description=f"at most {MAX_LABEL} characters; no '|' or control characters")
+
+    @field_validator("label")
+    @classmethod
+    def _safe_label(cls, label: str | None) -> str | None:
+        problem = None if label is None else _label_problem(label)
+        if problem:
+            raise ValueError(problem)
+        return label
 
 
 class ProbeSettings(_Strict):
     """``[metrics.probe]``: the information-plane probe (see ``suite.metrics``)."""
 
     enabled: bool = True
-    probe_size: int = Field(default=1000, gt=1, description="test examples in the probe set (stratified, seeded)")
-    probe_seed: int = Field(default=0, ge=0, description="seed of the probe-set draw (fixed across cells)")
+    probe_size: int = Field(default=1000, gt=1, le=MAX_PROBE_SIZE,
+                            description=f"test examples in the probe set (stratified, seeded), 2 to {MAX_PROBE_SIZE}")
+    probe_seed: int = Field(default=0, ge=0, le=MAX_SEED, description="seed of the probe-set draw (fixed across cells)")
     every: int | Literal["log"] = Field(default=1, description="probe every N epochs, or 'log' for a log-spaced schedule")
-    estimators: list[Literal["nhsic", "cka"]] = Field(default_factory=lambda: ["nhsic", "cka"], min_length=1)
+    estimators: list[str] = Field(default_factory=lambda: ["nhsic", "cka"], min_length=1,
+                                  description="registered estimators (`e2ebench list estimators`)")
     sigma: float = Field(default=5.0, gt=0)
     eps: float = Field(default=1e-5, gt=0)
     label_kernel: Literal["gaussian", "linear"] = "gaussian"
 
+    @field_validator("estimators")
+    @classmethod
+    def _registered(cls, estimators: list[str]) -> list[str]:
+        known = registry.estimators.names()
+        for name in estimators:
+            if name not in known:
+                raise ValueError(f"unknown estimator {name!r}{registry.did_you_mean(name, known)}")
+        if len(set(estimators)) != len(estimators):
+            raise ValueError("estimators must be distinct")
+        return estimators
+
     @field_validator("every")
     @classmethod
     def _positive(cls, every: int | str) -> int | str:
-        if isinstance(every, int) and every <= 0:
-            raise ValueError("every must be a positive integer or 'log'")
+        if isinstance(every, int) and not 0 < every <= MAX_EPOCHS:
+            raise ValueError(f"every must be an integer in 1..{MAX_EPOCHS} or 'log'")
         return every
 
 
@@ -129,7 +191,7 @@ class MetricsSettings(_Strict):
 class ReportSettings(_Strict):
     """The ``[report]`` table: which sections ``e2ebench report`` writes, in order (see ``suite.report``)."""
 
-    sections: list[str] = Field(default_factory=lambda: ["table"], min_length=1)
+    sections: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=lambda: ["table"], min_length=1, max_length=100)
 
 
 class DataSettings(_Strict):
@@ -138,15 +200,15 @@ class DataSettings(_Strict):
     Not part of any cell's identity: the same data read from another directory gives the same cells.
     """
 
-    data_dir: str | None = Field(default=None, description="directory of prepared TFDS datasets; relative paths are relative to the suite file; `--data-dir` overrides it")
+    data_dir: str | None = Field(default=None, max_length=4096, description="directory of prepared TFDS datasets; relative paths are relative to the suite file; `--data-dir` overrides it")
 
 
 class SuiteFile(_Strict):
     """The raw schema of a suite file."""
 
     suite: SuiteInfo
-    tasks: list[TaskEntry] = Field(min_length=1)
-    regimes: list[RegimeEntry] = Field(min_length=1)
+    tasks: list[TaskEntry] = Field(min_length=1, max_length=MAX_ENTRIES)
+    regimes: list[RegimeEntry] = Field(min_length=1, max_length=MAX_ENTRIES)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     data: DataSettings = Field(default_factory=DataSettings)
@@ -162,7 +224,7 @@ class ResolvedTask:
 
     @property
     def label(self) -> str:
-        return self.cls.name + _params_suffix(self.params, self.cls.Params())
+        return self.cls.name + params_suffix(self.params, self.cls.Params())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,7 +253,8 @@ class Suite:
     data: DataSettings = dataclasses.field(default_factory=DataSettings)
 
 
-def _params_suffix(params: Params, defaults: Params) -> str:
+def params_suffix(params: Params, defaults: Params) -> str:
+    """``[k=v,...]`` for the params that differ from the defaults (empty when none do): the label suffix."""
     changed = {k: v for k, v in params.model_dump().items() if defaults.model_dump().get(k) != v}
     if not changed:
         return ""
@@ -201,8 +264,17 @@ def _params_suffix(params: Params, defaults: Params) -> str:
 def _loc(parts: Sequence[Any]) -> str:
     out = ""
     for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+        p = p if isinstance(p, int) else _clip(str(p), 40)
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else p)
     return out or "(top level)"
+
+
+def _clip(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _shown(value: Any) -> str:
+    return "" if isinstance(value, (dict, list)) else f" (got {_clip(repr(value))})"
 
 
 def _format_validation_error(exc: ValidationError, prefix: Sequence[Any], model: type[BaseModel]) -> list[str]:
@@ -214,14 +286,12 @@ def _format_validation_error(exc: ValidationError, prefix: Sequence[Any], model:
             field = err["loc"][-1]
             parent = _model_at(model, err["loc"][:-1])
             known = sorted(parent.model_fields) if parent is not None else []
-            hint = registry.did_you_mean(str(field), known) if known else ""
+            hint = registry.did_you_mean(_clip(str(field), 100), known) if known else ""
             problems.append(f"{where}: unknown field{hint}" + ("" if hint else f" (expected one of: {', '.join(known)})" if known else ""))
         elif err["type"] == "missing":
             problems.append(f"{where}: required field is missing")
         else:
-            got = err.get("input")
-            shown = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
-            problems.append(f"{where}: {err['msg']}{shown}")
+            problems.append(f"{where}: {err['msg']}{_shown(err.get('input'))}")
     return problems
 
 
@@ -250,8 +320,74 @@ def _unknown_names(raw: dict[str, Any]) -> list[str]:
         for i, entry in enumerate(entries if isinstance(entries, list) else []):
             name = entry.get("name") if isinstance(entry, dict) else None
             if isinstance(name, str) and name not in reg:
-                problems.append(f"{key}[{i}].name: unknown {reg.kind} {name!r}{registry.did_you_mean(name, reg.names())}")
+                problems.append(f"{key}[{i}].name: unknown {reg.kind} {_clip(repr(name))}{registry.did_you_mean(_clip(name, 100), reg.names())}")
     return problems
+
+
+def _too_many(raw: dict[str, Any]) -> list[str]:
+    """Lists over their cap, found before any item is validated (so a million seeds fail at once)."""
+    info = raw.get("suite")
+    lists = [("suite.seeds", info.get("seeds") if isinstance(info, dict) else None, MAX_SEEDS, "seeds"),
+             ("tasks", raw.get("tasks"), MAX_ENTRIES, "[[tasks]] entries"),
+             ("regimes", raw.get("regimes"), MAX_ENTRIES, "[[regimes]] entries")]
+    return [f"{where}: at most {cap} {what} (got {len(value)})" for where, value, cap, what in lists
+            if isinstance(value, list) and len(value) > cap]
+
+
+def _scan(raw: dict[str, Any]) -> list[str]:
+    """Values no setting accepts, anywhere (params included): deep nesting, inf/nan, dates, control characters."""
+    problems: list[str] = []
+    stack: list[tuple[list[Any], Any]] = [([], raw)]
+    while stack and len(problems) < 20:
+        loc, value = stack.pop()
+        if isinstance(value, (dict, list)):
+            if len(loc) >= MAX_DEPTH:
+                problems.append(f"{_loc(loc)}: nested too deeply (a suite file has at most {MAX_DEPTH} levels of tables and arrays)")
+                continue
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            stack.extend((loc + [k], v) for k, v in items)
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                problems.append(f"{_loc(loc)}: must be a finite number (got {value})")
+        elif isinstance(value, str):
+            bad = next((c for c in value if unicodedata.category(c) == "Cc" and c not in "\t\n"), None)
+            if bad is not None:
+                problems.append(f"{_loc(loc)}: control character {bad!r} in a string (only tabs and newlines are allowed)")
+        elif not isinstance(value, (bool, int)):
+            problems.append(f"{_loc(loc)}: dates and times are not settings (got {_clip(str(value))}); quote it to give a string")
+    return sorted(problems)
+
+
+def _section_problems(sections: Sequence[str]) -> list[str]:
+    known = registry.reports.names()
+    problems = []
+    for i, name in enumerate(sections):
+        if name not in known:
+            problems.append(f"report.sections[{i}]: unknown report section {_clip(repr(name))}{registry.did_you_mean(name, known)}")
+        elif name in sections[:i]:
+            problems.append(f"report.sections[{i}]: section {name!r} is listed twice")
+    return problems
+
+
+def _test_examples(task: ResolvedTask) -> int | None:
+    """The size of the task's test split when its params state it (``test_size``), else None.
+
+    Only that is known without loading data: tasks on fixed datasets (the embedded digits, TFDS) expose
+    no size cheaply, so a ``probe_size`` above their split is not caught here (the probe then uses the
+    whole split; see ``suite.probe.stratified_indices``).
+    """
+    n = getattr(task.params, "test_size", None)
+    return n if isinstance(n, int) and not isinstance(n, bool) else None
+
+
+def _validate_params(cls: type[Task | Regime], params: dict[str, Any], where: list[Any], problems: list[str]) -> Params | None:
+    """``params`` validated strictly against ``cls.Params`` (JSON rules: a string is never a number or a
+    boolean; an integer is a valid float), or None with the problems appended."""
+    try:
+        return cls.Params.model_validate_json(json.dumps(params), strict=True)
+    except ValidationError as exc:
+        problems.extend(_format_validation_error(exc, where, cls.Params))
+        return None
 
 
 def find_suite(name_or_path: str | None) -> Path:
@@ -259,10 +395,13 @@ def find_suite(name_or_path: str | None) -> Path:
     if name_or_path is None:
         name_or_path = DEFAULT_SUITE
     path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists():
-        if not path.is_file():
-            raise SpecError(str(path), ["file not found"])
-        return path
+    try:
+        if path.suffix == ".toml" or path.exists():
+            if not path.is_file():
+                raise SpecError(str(path), ["not a file" if path.exists() else "file not found"])
+            return path
+    except OSError as exc:
+        raise SpecError(_clip(str(path), 200), [f"cannot open it: {exc.strerror or exc}"]) from None
     shipped = SUITES_DIR / f"{name_or_path}.toml"
     if shipped.is_file():
         return shipped
@@ -282,16 +421,51 @@ def load_suite(name_or_path: str | Path | None = None) -> Suite:
         SpecError: with every problem found, each naming its field.
     """
     path = find_suite(None if name_or_path is None else str(name_or_path))
-    text = path.read_text(encoding="utf-8")
-    return parse_suite(text, source=str(path))
+    return parse_suite(_read_text(path), source=str(path))
+
+
+def _read_text(path: Path) -> str:
+    """A suite file's text: UTF-8 (a UTF-8 byte-order mark is dropped), at most :data:`MAX_FILE_BYTES`,
+    line endings normalized as text-mode reading does (so every suite's sha256 is what it was)."""
+    source = str(path)
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise SpecError(source, [f"(file): cannot read it: {exc.strerror or exc}"]) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise SpecError(source, [f"(file): larger than {MAX_FILE_BYTES // 1024} KiB, the most a suite file may be"])
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise SpecError(source, ["(file): UTF-16 text (it starts with a UTF-16 byte-order mark); save it as UTF-8"])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SpecError(source, [f"(file): not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line}); save it as UTF-8"]) from None
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def parse_suite(text: str, source: str = "<suite>") -> Suite:
     """Validate and resolve suite-file text (see :func:`load_suite`)."""
     try:
+        encoded = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise SpecError(source, [f"(file): not valid Unicode text ({exc.reason} at character {exc.start})"]) from None
+    if len(encoded) > MAX_FILE_BYTES:
+        raise SpecError(source, [f"(file): larger than {MAX_FILE_BYTES // 1024} KiB, the most a suite file may be"])
+    if "\x00" in text:
+        raise SpecError(source, [f"(file): a NUL byte at line {text.count(chr(10), 0, text.index(chr(0))) + 1}; a suite file is TOML text"])
+    try:
         raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # tomllib.TOMLDecodeError, or a value it cannot build
         raise SpecError(source, [f"TOML syntax error: {exc}"]) from None
+    except RecursionError:
+        raise SpecError(source, [f"(file): arrays or tables nested too deeply (a suite file has at most {MAX_DEPTH} levels)"]) from None
+    if not raw:
+        raise SpecError(source, ["(file): no settings (expected a [suite] table, [[tasks]] and [[regimes]] entries)"])
+    early = _too_many(raw) or _scan(raw)
+    if early:
+        raise SpecError(source, early)
     try:
         spec = SuiteFile.model_validate(raw)
     except ValidationError as exc:
@@ -299,6 +473,13 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
         raise SpecError(source, _format_validation_error(exc, [], SuiteFile) + _unknown_names(raw)) from None
 
     problems: list[str] = []
+    n_cells = len(spec.tasks) * len(spec.regimes) * len(spec.suite.seeds)
+    if n_cells > MAX_CELLS:
+        problems.append(f"(top level): {len(spec.tasks)} tasks x {len(spec.regimes)} regimes x {len(spec.suite.seeds)} seeds "
+                        f"= {n_cells} cells; a suite has at most {MAX_CELLS}")
+    if "report" in raw:  # the default sections are known ones: import the registry only when a file names some
+        problems.extend(_section_problems(spec.report.sections))
+
     tasks: list[ResolvedTask] = []
     for i, entry in enumerate(spec.tasks):
         try:
@@ -306,14 +487,21 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
         except registry.RegistryError as exc:
             problems.append(f"tasks[{i}].name: {exc}")
             continue
-        try:
-            params = cls.Params.model_validate(entry.params)
-        except ValidationError as exc:
-            problems.extend(_format_validation_error(exc, ["tasks", i, "params"], cls.Params))
+        params = _validate_params(cls, entry.params, ["tasks", i, "params"], problems)
+        if params is None:
             continue
         overrides = entry.budget.model_dump(exclude_none=True)
         budget = cls.default_budget.model_copy(update=overrides)
-        tasks.append(ResolvedTask(cls, params, Budget.model_validate(budget.model_dump())))
+        task = ResolvedTask(cls, params, Budget.model_validate(budget.model_dump()))
+        problem = _label_problem(task.label, check_length=False)
+        if problem:
+            problems.append(f"tasks[{i}].params: its label {_clip(repr(task.label))} is unusable: {problem}")
+        probe = spec.metrics.probe
+        n_test = _test_examples(task)
+        if probe.enabled and n_test is not None and probe.probe_size > n_test:
+            problems.append(f"metrics.probe.probe_size: {probe.probe_size} is more than the {n_test} test examples of "
+                            f"tasks[{i}] ({task.label}); expected at most {n_test}")
+        tasks.append(task)
 
     regimes: list[ResolvedRegime] = []
     for i, rentry in enumerate(spec.regimes):
@@ -322,19 +510,20 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
         except registry.RegistryError as exc:
             problems.append(f"regimes[{i}].name: {exc}")
             continue
-        try:
-            rparams = rcls.Params.model_validate(rentry.params)
-        except ValidationError as exc:
-            problems.extend(_format_validation_error(exc, ["regimes", i, "params"], rcls.Params))
+        rparams = _validate_params(rcls, rentry.params, ["regimes", i, "params"], problems)
+        if rparams is None:
             continue
-        label = rentry.label or rcls.name + _params_suffix(rparams, rcls.Params())
+        label = rentry.label or rcls.name + params_suffix(rparams, rcls.Params())
+        problem = None if rentry.label else _label_problem(label)
+        if problem:
+            problems.append(f"regimes[{i}].params: its label {_clip(repr(label))} is unusable: {problem}; give the entry a 'label'")
         regimes.append(ResolvedRegime(rcls, rparams, label))
 
-    labels = [r.label for r in regimes]
-    for dup in sorted({x for x in labels if labels.count(x) > 1}):
+    counts = collections.Counter(r.label for r in regimes)
+    for dup in sorted(x for x, n in counts.items() if n > 1):
         problems.append(f"regimes: two entries are both labelled {dup!r}; give one a distinct 'label'")
-    task_labels = [t.label for t in tasks]
-    for dup in sorted({x for x in task_labels if task_labels.count(x) > 1}):
+    task_counts = collections.Counter(t.label for t in tasks)
+    for dup in sorted(x for x, n in task_counts.items() if n > 1):
         problems.append(f"tasks: {dup!r} is listed twice")
     if problems:
         raise SpecError(source, problems)
@@ -348,6 +537,6 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
         metrics=spec.metrics,
         report=spec.report,
         source=source,
-        sha256=hashlib.sha256(text.encode()).hexdigest(),
+        sha256=hashlib.sha256(encoded).hexdigest(),
         data=spec.data,
     )

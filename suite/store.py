@@ -2,53 +2,149 @@
 
 A cell whose record exists with status ``ok`` or ``diverged`` is complete and is skipped on rerun;
 a ``failed`` record is retried (and replaced). Records are never edited in place.
+
+Every record is verified when it is loaded: it must parse, match the schema, carry the
+``record_hash`` of its content, and sit in the file named by its ``cell_hash``. What fails is a
+:class:`Problem`. By default (``quarantine=True``, right for a results store that ``e2ebench run``
+writes) the file is moved to ``<root>/quarantine/<name>.<reason>.json`` (never deleted) with a
+warning on the ``suite.store`` logger, and the cell reads as missing, so the next run redoes it.
+A store that must not change under its reader (a committed leaderboard directory, a gate's baseline)
+is opened with ``quarantine=False``: a bad file then raises :class:`StoreError` and nothing moves.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from suite.records import Record
+from pydantic import ValidationError
+
+from suite.records import SCHEMA_VERSION, Record
 
 DEFAULT_RESULTS = "results"
 COMPLETE = ("ok", "diverged")
+TEMP_PREFIX = ".tmp-"  # put()'s temporary files; one left behind by a killed writer is never a record
+STALE_TEMP_SECONDS = 3600.0
+# Problems that are not the file's fault: never quarantined (a newer e2ebench wrote it; permissions).
+_NOT_QUARANTINED = ("newer-schema", "unreadable")
+
+log = logging.getLogger(__name__)
+
+
+class StoreError(ValueError):
+    """A record file that cannot be used and may not be moved away; ``str()`` says which and why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """A record file that does not verify. ``reason`` is one of ``unreadable``, ``empty``,
+    ``invalid-json``, ``schema``, ``newer-schema``, ``record-hash``, ``cell-hash``."""
+
+    path: Path
+    reason: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}: {self.detail}"
+
+
+def check_file(path: Path) -> Record | Problem:
+    """The verified record in ``path``, or the :class:`Problem` with it. Reads, never moves."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return Problem(path, "unreadable", exc.strerror or str(exc))
+    if not data.strip():
+        return Problem(path, "empty", "the file is empty (a write that never finished?)")
+    try:
+        raw = json.loads(data)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        detail = f"{exc.msg} at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)[:200]
+        return Problem(path, "invalid-json", f"not valid JSON ({detail}); truncated?")
+    if not isinstance(raw, dict):
+        return Problem(path, "schema", f"a record is a JSON object, not {type(raw).__name__}")
+    version = raw.get("schema_version", 1)
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        return Problem(path, "newer-schema", f"record schema {version} is newer than this e2ebench understands ({SCHEMA_VERSION}); upgrade e2ebench")
+    try:
+        record = Record.load(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        return Problem(path, "schema", f"{exc.error_count()} schema error(s), first {where}: {first['msg']}")
+    except ValueError as exc:
+        return Problem(path, "schema", str(exc))
+    if record.record_hash != record.compute_hash():
+        return Problem(path, "record-hash", "record_hash does not match the content (edited after it was written?)")
+    if record.cell_hash != path.stem:
+        return Problem(path, "cell-hash", f"the record is of cell {record.cell_hash!r}, not of the cell the file is named after")
+    return record
 
 
 class Store:
-    """A directory of records: ``<root>/records/<cell_hash>.json``."""
+    """A directory of records: ``<root>/records/<cell_hash>.json`` (see the module docstring for
+    ``quarantine``)."""
 
-    def __init__(self, root: str | os.PathLike[str] = DEFAULT_RESULTS) -> None:
+    def __init__(self, root: str | os.PathLike[str] = DEFAULT_RESULTS, *, quarantine: bool = True) -> None:
         self.root = Path(root)
         self.records_dir = self.root / "records"
+        self.quarantine_dir = self.root / "quarantine"
+        self.quarantine = quarantine
+        self._cleaned = False
 
     def path(self, cell_hash: str) -> Path:
         """Where the record of ``cell_hash`` lives."""
+        if not cell_hash or cell_hash.startswith(".") or any(c in cell_hash for c in "/\\\0"):
+            raise ValueError(f"not a cell hash: {cell_hash[:80]!r}")
         return self.records_dir / f"{cell_hash}.json"
 
+    def files(self) -> list[Path]:
+        """The record files, sorted (temporary files left by an interrupted write are not records)."""
+        if not self.records_dir.is_dir():
+            return []
+        return sorted(p for p in self.records_dir.glob("*.json") if not p.name.startswith(".") and p.is_file())
+
     def get(self, cell_hash: str) -> Record | None:
-        """The stored record of a cell, or None."""
+        """The stored record of a cell, or None (none stored, or its file failed verification)."""
         path = self.path(cell_hash)
         if not path.is_file():
             return None
-        return Record.load(json.loads(path.read_text(encoding="utf-8")))
+        return self._verified(path)
 
     def is_complete(self, cell_hash: str) -> bool:
         """Whether the cell has a finished (``ok`` or ``diverged``) record."""
         record = self.get(cell_hash)
         return record is not None and record.status in COMPLETE
 
+    def verify(self) -> list[Problem]:
+        """Every record file that does not verify; nothing is moved."""
+        return [found for path in self.files() if isinstance(found := check_file(path), Problem)]
+
     def put(self, record: Record) -> Path:
-        """Write a record atomically (temp file in the same directory, then rename)."""
-        self.records_dir.mkdir(parents=True, exist_ok=True)
+        """Write a sealed record atomically (temp file in the same directory, then rename); the first
+        put of a store also removes stale temporary files (:meth:`clean_temp`)."""
+        if record.record_hash != record.compute_hash():
+            raise ValueError(f"record of cell {record.cell_hash} is not sealed (or changed since): store record.sealed()")
         target = self.path(record.cell_hash)
-        fd, tmp = tempfile.mkstemp(dir=self.records_dir, prefix=".tmp-", suffix=".json")
+        text = record.model_dump_json(indent=1)
+        stored = Record.load(json.loads(text))
+        if stored.compute_hash() != record.record_hash:  # JSON has no NaN or infinity: pydantic writes null
+            log.warning("record of cell %s holds values JSON cannot keep (NaN or infinity, stored as null); sealed as stored", record.cell_hash)
+            text = stored.sealed().model_dump_json(indent=1)
+        self.records_dir.mkdir(parents=True, exist_ok=True)
+        if not self._cleaned:
+            self._cleaned = True
+            self.clean_temp()
+        fd, tmp = tempfile.mkstemp(dir=self.records_dir, prefix=TEMP_PREFIX, suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(record.model_dump_json(indent=1))
+                f.write(text)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, target)
@@ -57,7 +153,45 @@ class Store:
             raise
         return target
 
-    def __iter__(self) -> Iterator[Record]:
+    def clean_temp(self, older_than: float = STALE_TEMP_SECONDS) -> list[Path]:
+        """Remove temporary files older than ``older_than`` seconds (a live writer's are younger); the removed."""
         if not self.records_dir.is_dir():
-            return iter(())
-        return (Record.load(json.loads(p.read_text(encoding="utf-8"))) for p in sorted(self.records_dir.glob("*.json")))
+            return []
+        cutoff = time.time() - older_than
+        removed = []
+        for p in self.records_dir.glob(f"{TEMP_PREFIX}*.json"):
+            try:
+                if p.stat().st_mtime < cutoff:
+                    p.unlink()
+                    removed.append(p)
+            except FileNotFoundError:  # another process removed it first
+                continue
+        return removed
+
+    def __iter__(self) -> Iterator[Record]:
+        for path in self.files():
+            record = self._verified(path)
+            if record is not None:
+                yield record
+
+    def _verified(self, path: Path) -> Record | None:
+        found = check_file(path)
+        if isinstance(found, Record):
+            return found
+        if not self.quarantine or found.reason in _NOT_QUARANTINED:
+            raise StoreError(f"{found}" + ("" if found.reason in _NOT_QUARANTINED else "; restore or remove the file"))
+        dest = self._quarantine_path(path, found.reason)
+        try:
+            os.replace(path, dest)
+        except FileNotFoundError:  # another reader moved it first
+            return None
+        log.warning("%s; moved to %s, so its cell runs again", found, dest)
+        return None
+
+    def _quarantine_path(self, path: Path, reason: str) -> Path:
+        """A free name ``<name>.<reason>[.<n>].json`` in the quarantine directory (nothing is overwritten)."""
+        self.quarantine_dir.mkdir(parents=True, exist_ok=True)
+        dest, n = self.quarantine_dir / f"{path.stem}.{reason}.json", 1
+        while dest.exists():
+            dest, n = self.quarantine_dir / f"{path.stem}.{reason}.{n}.json", n + 1
+        return dest

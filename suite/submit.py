@@ -27,7 +27,7 @@ from suite.paths import slug
 from suite.plan import Cell, plan
 from suite.records import Record
 from suite.results import ResultSet
-from suite.spec import ResolvedRegime, Suite, _params_suffix
+from suite.spec import ResolvedRegime, Suite, params_suffix
 from suite.store import COMPLETE, Store
 from suite.tables import render
 from suite.tables import rows as table_rows
@@ -105,7 +105,7 @@ def with_regime(suite: Suite, cls: type[Regime], params: dict[str, Any] | None =
     for r in suite.regimes:
         if r.cls is cls and r.params == p:
             return suite, r
-    label = cls.name + _params_suffix(p, cls.Params())
+    label = cls.name + params_suffix(p, cls.Params())
     if any(r.label == label for r in suite.regimes):
         raise SubmissionError(f"suite {suite.name} already has a different regime labelled {label!r}")
     resolved = ResolvedRegime(cls, p, label)
@@ -339,7 +339,7 @@ def submit(file_or_name: str, *, suite: str | Path = "official", results: str | 
     cls, source = load_regime(str(file_or_name), name)
     spec, regime = with_regime(load_suite(str(suite)), cls, params)
     lb_dir = leaderboard.directory(spec, leaderboard_root)
-    store = FallbackStore(results, [Store(lb_dir)])
+    store = FallbackStore(results, [Store(lb_dir, quarantine=False)])
     cells = plan(spec)
     mine = regime_cells(cells, regime)
 

@@ -10,7 +10,8 @@ import pytest
 from suite import backend, metrics
 from suite.executor import run_suite
 from suite.plan import plan
-from suite.probe import Probe, log_schedule, role_differentiation, stratified_indices
+from suite.probe import Probe, log_schedule, role_differentiation
+from suite.splits import stratified_indices
 from suite.records import EpochRecord
 from suite.spec import ProbeSettings
 from tasks.datasets import embedded
