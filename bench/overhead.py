@@ -21,6 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 from suite import backend  # noqa: E402
+from suite.executor import load_task_data  # noqa: E402
 from suite.plan import plan  # noqa: E402
 from suite.records import SuiteRef  # noqa: E402
 from suite.runner import run_cell  # noqa: E402
@@ -33,7 +34,7 @@ def harness_cell(task: str, epochs: int):
         '[[regimes]]\nname="e2e"\n[metrics.probe]\nenabled=false\n'
     )
     (cell,) = plan(suite)
-    data = cell.task.cls(cell.task.params).load_data()
+    data = load_task_data(cell.task)
     ref = SuiteRef(name=suite.name, version=suite.version, sha256=suite.sha256)
 
     def run() -> float:

@@ -108,12 +108,17 @@ class ModuleTarget:
 
 @dataclasses.dataclass(frozen=True)
 class TaskData:
-    """A task's data, held in memory as numpy arrays."""
+    """A task's data, held in memory as numpy arrays.
+
+    ``validation`` is carved from the task's training data by the harness (``suite.splits``); a task's
+    ``load_data`` leaves it ``None``, and a regime never sees it: it trains on ``train`` only.
+    """
 
     train: Split
     test: Split
     num_classes: int
     module_targets: Mapping[str, ModuleTarget] = dataclasses.field(default_factory=dict)
+    validation: Split | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -123,6 +128,10 @@ class TaskData:
     def without_module_targets(self) -> TaskData:
         """The same data with the module targets hidden (what end-to-end regimes see)."""
         return dataclasses.replace(self, module_targets={})
+
+    def without_validation(self) -> TaskData:
+        """The same data with the validation split hidden (what every regime sees)."""
+        return dataclasses.replace(self, validation=None)
 
 
 def default_aux_head(feature_shape: Sequence[int], num_classes: int, max_features: int = 2048) -> keras.Layer:
@@ -242,6 +251,9 @@ class Task(abc.ABC):
     #: ``"resnet"`` (blocks with skip connections) or ``"other"``. Override with a property when the
     #: params choose the network.
     architecture: ClassVar[str] = "other"
+    #: Share of the training data held out as the validation split (stratified, seeded, the same for
+    #: every cell; see ``suite.splits``). Model selection, targets and time to target read it.
+    validation_fraction: ClassVar[float] = 0.1
     #: For tasks whose difficulty is swept (breakdown tasks): the name of the ``Params`` field that is
     #: the difficulty knob (e.g. ``"k"``), read by the breakdown analysis; ``None`` for other tasks.
     difficulty_knob: ClassVar[str | None] = None

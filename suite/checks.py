@@ -119,7 +119,9 @@ def check_regime(
         report.results.append(CheckResult("runs", False, cell, skipped=True))
         return report
     report.task = cell.task.label
-    data = cell.task.cls(cell.task.params).load_data()
+    from suite.executor import load_task_data
+
+    data = load_task_data(cell.task)
 
     with _empty_working_dir() as workdir:
         first = _run(cell, data)

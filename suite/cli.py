@@ -262,29 +262,41 @@ def submit(
 
 @app.command()
 def leaderboard(
-    suite: Annotated[str, typer.Argument(help="suite whose leaderboard to render (default: official)")] = "official",
+    suite: Annotated[str, typer.Argument(help="a suite (its leaderboard is LEADERBOARD/<suite>-<version>/), or a leaderboard directory (default: official)")] = "official",
     leaderboard_root: Annotated[Path, typer.Option("--leaderboard", help="leaderboard root (the table goes to LEADERBOARD/<suite>-<version>/)")] = Path("leaderboard"),
     metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="score to show (repeatable; the first ranks the rows)")] = None,
-    check: Annotated[bool, typer.Option("--check", help="write nothing; exit 1 if the generated files are out of date")] = False,
+    check: Annotated[bool, typer.Option("--check", help="write nothing; exit 1 if the generated files are out of date or a record does not verify")] = False,
+    replan: Annotated[bool, typer.Option("--replan", help="rewrite the version's manifest from the suite file (after re-running its cells)")] = False,
     plugin: PluginOpt = None,
     backend_name: BackendOpt = None,
 ) -> None:
-    """Regenerate a leaderboard's table (README.md between markers, table.csv, table.tex) from its records
-    and submission entries. Never edit those tables by hand."""
+    """Regenerate a leaderboard's table (README.md between markers, table.csv, table.tex) from its manifest,
+    records and submission entries. The first render of a suite version writes its manifest, which freezes it.
+    Never edit those tables by hand."""
     from suite import leaderboard as lb
+    from suite.store import StoreError
 
-    spec = load(suite, plugin)
     metrics = metric or list(lb.METRICS)
     check_metrics(metrics)
-    target = lb.directory(spec, leaderboard_root)
+    try:
+        if lb.manifest_path(Path(suite)).is_file():  # a leaderboard directory: frozen, no suite file needed
+            board = lb.load(Path(suite))
+        else:
+            spec = load(suite, plugin)
+            target = lb.directory(spec, leaderboard_root)
+            if check and (replan or not lb.manifest_path(target).is_file()):
+                fail(f"{target}: no manifest to check against; run `e2ebench leaderboard {suite}` first", code=1)
+            board = lb.load(target) if check else lb.prepare(spec, target, backend_name, replan=replan)
+    except StoreError as exc:
+        fail(str(exc), code=1)
     if check:
-        stale = lb.stale(spec, target, metrics, backend_name)
+        stale = lb.stale(board, metrics)
         if stale:
             typer.secho("out of date: " + ", ".join(str(p) for p in stale) + f"\nrun `e2ebench leaderboard {suite}`", err=True, fg=typer.colors.RED)
             raise typer.Exit(1)
-        typer.echo(f"{target}: up to date")
+        typer.echo(f"{board.directory}: up to date ({len(board.results.finished())} verified records)")
         return
-    for path in lb.write(spec, target, metrics, backend_name):
+    for path in lb.write(board, metrics):
         typer.echo(str(path))
 
 
@@ -294,13 +306,13 @@ def gate(
     baseline: Annotated[Optional[Path], typer.Option("--baseline", help="store with the reference records (default: leaderboard/<suite>-<version>)")] = None,
     results: ResultsOpt = Path("results"),
     metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="score to gate (repeatable; default: test_accuracy)")] = None,
-    tolerance: Annotated[float, typer.Option("--tolerance", min=0.0, help="allowed relative worsening of a score's mean")] = gate_rules.DEFAULT_TOLERANCE,
-    require_all: Annotated[bool, typer.Option("--require-all", help="also fail when a baseline row has no new records")] = False,
+    alpha: Annotated[float, typer.Option("--alpha", min=1e-6, max=0.5, help="level of the one-sided test over seeds that calls a change a regression or an improvement")] = gate_rules.DEFAULT_ALPHA,
+    require_all: Annotated[bool, typer.Option("--require-all/--allow-missing", help="fail when a baseline row has no new records (default), or only list it")] = True,
     plugin: PluginOpt = None,
     backend_name: BackendOpt = None,
 ) -> None:
-    """Fail (exit 1) when a score in RESULTS is worse than in the baseline beyond the tolerance, in each score's
-    declared direction (see `e2ebench list metrics`)."""
+    """Fail (exit 1) when a score in RESULTS is worse than in the baseline by a one-sided test over seeds (paired by
+    seed), in each score's declared direction (see `e2ebench list metrics`), or when a baseline row is missing."""
     from suite import leaderboard as lb
     from suite.plan import plan
     from suite.results import ResultSet
@@ -313,8 +325,10 @@ def gate(
     require_records(base_root, "--baseline")
     require_records(results, "--results")
     cells = plan(spec, backend_name)
-    report = gate_rules.compare(ResultSet.from_cells(cells, Store(base_root, quarantine=False)), ResultSet.from_cells(cells, Store(results)),
-                                metrics, tolerance, require_all)
+    # a leaderboard version is compared as its manifest froze it; any other store by the suite's cells
+    base = (lb.load(base_root).results if lb.manifest_path(base_root).is_file()
+            else ResultSet.from_cells(cells, Store(base_root, quarantine=False)))
+    report = gate_rules.compare(base, ResultSet.from_cells(cells, Store(results)), metrics, alpha, require_all)
     typer.echo(report.format())
     if not report.ok:
         raise typer.Exit(1)

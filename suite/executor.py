@@ -23,6 +23,7 @@ from suite.plan import Cell, plan
 from suite.records import Record, SuiteRef
 from suite.runner import run_cell
 from suite.spec import ResolvedTask, Suite
+from suite.splits import carve_validation
 from suite.store import Store
 
 
@@ -44,6 +45,11 @@ class RunReport:
         return not self.failed and not self.unavailable
 
 
+def load_task_data(task: ResolvedTask) -> TaskData:
+    """A task's data with the protocol's validation split carved from its training data."""
+    return carve_validation(task.cls(task.params).load_data(), task.cls.validation_fraction)
+
+
 class _DataCache:
     """Holds the data of one task at a time (cells are planned task by task)."""
 
@@ -55,7 +61,7 @@ class _DataCache:
         key = (task.cls.name, task.cls.version, task.params.model_dump_json())
         if key != self._key:
             self._data = None
-            self._data = task.cls(task.params).load_data()
+            self._data = load_task_data(task)
             self._key = key
         assert self._data is not None
         return self._data

@@ -1,11 +1,14 @@
 """The regression gate (``e2ebench gate``): compare a results store with a stored baseline (e.g. the
 leaderboard), score by score, in each score's declared direction.
 
-A score regresses when its mean over seeds moves in its worse direction by more than the tolerance,
-relative to the baseline's mean (``new < base - tol |base|`` for higher-is-better scores,
-``new > base + tol |base|`` for lower-is-better ones). For time-to-target scores the share of seeds
-that reached the target is compared first: reaching it in fewer seeds regresses. Neutral scores are never gated. Rows the new results do not
-have are listed as not compared (or fail with ``require_all``).
+A score regresses when the new results are worse than the baseline in the score's direction by a
+one-sided test over seeds at level ``alpha`` (``suite.stats.compare``: paired by seed where both sides
+have the same seeds, Welch's test otherwise; accuracies' per-seed spread floored at the binomial error of
+their split), and improves when the test says they are better; otherwise the row is ``ok``. A fixed
+tolerance would call noise a regression on rows that vary across seeds, and miss a real one on rows
+that do not. For time-to-target scores the share of seeds that reached the target is compared first:
+reaching it in fewer seeds regresses. Neutral scores are never gated. Rows the new results do not have
+are listed as not compared (or fail with ``require_all``).
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+from suite import stats
 from suite.results import Aggregate, ResultSet
 from suite.scores import score_of
 
 DEFAULT_METRICS = ("test_accuracy",)
-DEFAULT_TOLERANCE = 0.02
+DEFAULT_ALPHA = 0.05
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,12 +34,18 @@ class Comparison:
     baseline: float | None
     new: float | None
     verdict: str  # "ok", "improved", "regressed", "not compared"
+    test: stats.Comparison | None = None  # new - baseline, one-sided in the score's better direction
 
     def line(self) -> str:
         def fmt(v: float | None) -> str:
             return "never/none" if v is None else f"{v:.4g}"
 
-        return f"{self.verdict.upper():<12} {self.task} / {self.regime} / {self.metric}: {fmt(self.baseline)} -> {fmt(self.new)}"
+        evidence = ""
+        if self.test is not None and self.test.p_value is not None and self.test.ci is not None:
+            lo, hi = self.test.ci
+            evidence = (f" (difference {self.test.difference:+.4g}, {1 - 2 * self.test.alpha:.0%} CI [{lo:+.4g}, {hi:+.4g}], "
+                        f"{self.test.test}, n={self.test.n_a}/{self.test.n_b})")
+        return f"{self.verdict.upper():<12} {self.task} / {self.regime} / {self.metric}: {fmt(self.baseline)} -> {fmt(self.new)}{evidence}"
 
 
 @dataclasses.dataclass
@@ -62,30 +72,43 @@ class GateReport:
         return "\n".join([head, *("  " + c.line() for c in shown)])
 
 
-def verdict(metric: str, baseline: Aggregate, new: Aggregate, tolerance: float) -> str:
-    """Compare one score's aggregates over seeds (see the module docstring)."""
+def verdict(metric: str, baseline: Aggregate, new: Aggregate, alpha: float = DEFAULT_ALPHA) -> tuple[str, stats.Comparison | None]:
+    """Compare one score's aggregates over seeds (see the module docstring); the test behind it, if one ran."""
     score = score_of(metric)
     if baseline.n == 0 or new.n == 0:
-        return "not compared"
+        return "not compared", None
     if score.direction == "neutral":
-        return "ok"
+        return "ok", None
     if score.group == "convergence":  # time to target: first the share of seeds that reached it
         base_rate, new_rate = len(baseline.values) / baseline.n, len(new.values) / new.n
         if new_rate < base_rate:
-            return "regressed"
+            return "regressed", None
         if new_rate > base_rate:
-            return "improved"
-    b, n = baseline.mean, new.mean
-    if b is None or n is None:
-        return "ok" if b is None and n is None else "not compared"
-    slack = tolerance * abs(b)
-    worse = n < b - slack if score.direction == "higher" else n > b + slack
-    better = n > b + slack if score.direction == "higher" else n < b - slack
-    return "regressed" if worse else ("improved" if better else "ok")
+            return "improved", None
+    if not baseline.values or not new.values:
+        return ("ok" if not baseline.values and not new.values else "not compared"), None
+    test = paired_comparison(new, baseline, higher_is_better=score.direction == "higher", alpha=alpha)
+    if test.verdict == "supported":
+        return "improved", test
+    if test.verdict == "not supported":
+        return "regressed", test
+    return "ok", test
+
+
+def paired_comparison(a: Aggregate, b: Aggregate, *, higher_is_better: bool = True, alpha: float = DEFAULT_ALPHA) -> stats.Comparison:
+    """``suite.stats.compare`` of "a is better than b": paired by seed when both have the same seeds, with the
+    binomial floor of the smaller split for accuracies; for lower-is-better scores the values are negated."""
+    sign = 1.0 if higher_is_better else -1.0
+    xs, ys = [sign * v for v in a.values], [sign * v for v in b.values]
+    n_test = min((n for n in (a.n_test, b.n_test) if n), default=None)
+    if sorted(a.seeds) == sorted(b.seeds) and len(set(a.seeds)) == len(a.seeds):
+        by_seed = dict(zip(b.seeds, ys))
+        return stats.compare(xs, [by_seed[s] for s in a.seeds], n_test=n_test, paired=True, alpha=alpha)
+    return stats.compare(xs, ys, n_test=n_test, alpha=alpha)
 
 
 def compare(baseline: ResultSet, new: ResultSet, metrics: Sequence[str] = DEFAULT_METRICS,
-            tolerance: float = DEFAULT_TOLERANCE, require_all: bool = False) -> GateReport:
+            alpha: float = DEFAULT_ALPHA, require_all: bool = False) -> GateReport:
     """Compare each task x regime row of ``baseline`` with the same row of ``new`` (n/a rows are skipped)."""
     new_groups = new.group_by("task", "regime")
     out = []
@@ -95,5 +118,6 @@ def compare(baseline: ResultSet, new: ResultSet, metrics: Sequence[str] = DEFAUL
             ba, na = base_group.aggregate(m), new_group.aggregate(m)
             if ba.not_applicable:
                 continue
-            out.append(Comparison(task, regime, m, ba.mean, na.mean, verdict(m, ba, na, tolerance)))
+            result, test = verdict(m, ba, na, alpha)
+            out.append(Comparison(task, regime, m, ba.mean, na.mean, result, test))
     return GateReport(out, require_all)

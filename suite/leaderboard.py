@@ -3,20 +3,25 @@
 Layout (one directory per suite version; a leaderboard version is a suite version)::
 
     leaderboard/<suite>-<version>/
+        manifest.json                   the suite's identity and every cell (task, regime, seed, cell and
+                                        record hash): what the table shows, frozen
         records/<cell-hash>.json        the records (baselines and submissions), a results store
         submissions/<regime>-<v>.json   one entry per submitted regime (cells, hashes, scores, checks)
         submissions/<regime>-<v>.md     the summary pasted into the pull request
         README.md                       the table, between markers, written by `e2ebench leaderboard`
         table.csv, table.tex            the same table for spreadsheets and papers
 
-The table is planned from the suite file (its regimes) plus the cells listed by the submission entries,
-and filled from the records by hash, so a submitted regime's code need not be installed to render it.
-Nothing in a table is typed by hand: ``e2ebench leaderboard SUITE`` regenerates every file, and
-``--check`` fails when a committed table is stale.
+The manifest is written once, from the suite file, when the version is first rendered (or again with
+``--replan``); from then on the version is frozen: its table is rendered from the manifest, the
+records and the submission entries alone, so it stays checkable after the suite file, a task or the
+protocol has moved on (a submitted regime's code need not be installed either). Every record must
+match the hash the manifest holds. Nothing in a table is typed by hand: ``e2ebench leaderboard``
+regenerates every file, and ``--check`` fails when a committed table is stale.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Sequence
@@ -24,15 +29,18 @@ from pathlib import Path
 from typing import Any
 
 from suite.plan import plan
-from suite.results import RegimeRef, Result, ResultSet
+from suite.records import SplitSizes
+from suite.results import RegimeRef, Result, ResultSet, TaskRef
 from suite.scores import score_of
 from suite.spec import Suite
-from suite.store import Store
+from suite.store import Store, StoreError
 from suite.tables import Row, render
 from suite.tables import rows as table_rows
 
 DEFAULT_ROOT = Path("leaderboard")
 METRICS = ("test_accuracy", "auc", "epochs_to_target", "train_seconds", "final_nhsic_y")
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
 START = "<!-- e2ebench:leaderboard:start -->"
 END = "<!-- e2ebench:leaderboard:end -->"
 
@@ -50,19 +58,62 @@ def entries(lb_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(sub.glob("*.json"))]
 
 
-def results(suite: Suite, lb_dir: Path, backend_name: str | None = None) -> ResultSet:
-    """The suite's own cells, then, task by task, those of submitted regimes the suite file does not list
-    (their code need not be installed: the entry says what they are)."""
+@dataclasses.dataclass(frozen=True)
+class Leaderboard:
+    """One leaderboard version as its manifest describes it, with its results (entries included)."""
+
+    directory: Path
+    suite: dict[str, Any]  # name, version, sha256, seeds, description
+    backend: str
+    results: ResultSet
+
+    @property
+    def label(self) -> str:
+        return f"{self.suite['name']}-{self.suite['version']}"
+
+
+def manifest_path(lb_dir: Path) -> Path:
+    return Path(lb_dir) / MANIFEST
+
+
+def write_manifest(suite: Suite, lb_dir: Path, backend_name: str | None = None) -> Path:
+    """Freeze the suite's planned cells and their current records' hashes into ``lb_dir/manifest.json``."""
+    from suite import backend
+
+    name = backend_name or backend.name()
+    own = ResultSet.from_cells(plan(suite, name), Store(lb_dir, quarantine=False))
+    data = {
+        "manifest_version": MANIFEST_VERSION,
+        "suite": {"name": suite.name, "version": suite.version, "sha256": suite.sha256, "seeds": list(suite.seeds),
+                  "description": suite.description},
+        "backend": name,
+        "cells": [{"task": dataclasses.asdict(r.task), "regime": dataclasses.asdict(r.regime), "seed": r.seed,
+                   "cell_hash": r.cell_hash, "record_hash": r.record.record_hash if r.record is not None else None,
+                   "not_applicable": r.not_applicable,
+                   "splits": r.record.splits.model_dump() if r.record is not None and r.record.splits is not None else None}
+                  for r in own],
+    }
+    lb_dir.mkdir(parents=True, exist_ok=True)
+    path = manifest_path(lb_dir)
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def load(lb_dir: Path) -> Leaderboard:
+    """The leaderboard version in ``lb_dir``: its manifest's cells, then, task by task, those of submitted
+    regimes (their code need not be installed: the entry says what they are). Records are verified."""
+    path = manifest_path(lb_dir)
+    if not path.is_file():
+        raise StoreError(f"{lb_dir}: no {MANIFEST}; render the leaderboard from its suite first (`e2ebench leaderboard SUITE`)")
+    manifest = json.loads(path.read_text(encoding="utf-8"))
     store = Store(lb_dir, quarantine=False)  # committed records are never moved: a bad one is an error
-    planned = plan(suite, backend_name)
-    own = ResultSet.from_cells(planned, store)
-    labels = {c.regime.label for c in planned}
+    own = ResultSet(_manifest_result(c, store) for c in manifest["cells"])
+    labels = set(own.labels("regime"))
     tasks = {r.task.label: r.task for r in own}
-    backend = planned[0].backend if planned else None
     extra = []
     for entry in entries(lb_dir):
         regime = entry["regime"]
-        if regime["label"] in labels or entry.get("backend") != backend:
+        if regime["label"] in labels or entry.get("backend") != manifest["backend"]:
             continue
         ref = RegimeRef(regime["name"], regime["version"], regime["label"], regime.get("params", {}),
                         regime.get("family", "other"), bool(regime.get("baseline", False)))
@@ -74,7 +125,25 @@ def results(suite: Suite, lb_dir: Path, backend_name: str | None = None) -> Resu
     ordered = ResultSet()
     for task in tasks:
         ordered += own.where(task=task) + ResultSet(r for r in extra if r.task.label == task)
-    return ordered
+    return Leaderboard(Path(lb_dir), manifest["suite"], manifest["backend"], ordered)
+
+
+def _manifest_result(cell: dict[str, Any], store: Store) -> Result:
+    record = None if cell["not_applicable"] else store.get(cell["cell_hash"])
+    if record is not None and cell["record_hash"] is not None and record.record_hash != cell["record_hash"]:
+        raise StoreError(f"{store.path(cell['cell_hash'])}: record hash {record.record_hash[:12]} differs from the "
+                         f"manifest's {cell['record_hash'][:12]} (a record of a frozen leaderboard was replaced)")
+    splits = SplitSizes(**cell["splits"]) if cell.get("splits") else None
+    return Result(TaskRef(**cell["task"]), RegimeRef(**cell["regime"]), int(cell["seed"]), cell["cell_hash"], record,
+                  cell["not_applicable"], splits)
+
+
+def prepare(suite: Suite, lb_dir: Path, backend_name: str | None = None, replan: bool = False) -> Leaderboard:
+    """The leaderboard of ``suite``'s version: frozen by its manifest, which is written first if there is
+    none yet (or ``replan``)."""
+    if replan or not manifest_path(lb_dir).is_file():
+        write_manifest(suite, lb_dir, backend_name)
+    return load(lb_dir)
 
 
 def ranked(rows: Sequence[Row], metric: str) -> list[Row]:
@@ -90,58 +159,57 @@ def ranked(rows: Sequence[Row], metric: str) -> list[Row]:
     return out
 
 
-def tables(suite: Suite, lb_dir: Path, metrics: Sequence[str] = METRICS, backend_name: str | None = None) -> dict[str, str]:
+def tables(lb: Leaderboard, metrics: Sequence[str] = METRICS) -> dict[str, str]:
     """The leaderboard table in Markdown, CSV and LaTeX, rows ranked by the first metric."""
-    rows = ranked(table_rows(results(suite, lb_dir, backend_name), metrics), metrics[0])
+    rows = ranked(table_rows(lb.results, metrics), metrics[0])
     return {fmt: render(rows, metrics, fmt) for fmt in ("md", "csv", "latex")}
 
 
-def readme_block(suite: Suite, lb_dir: Path, table_md: str, backend_name: str) -> str:
+def readme_block(lb: Leaderboard, table_md: str) -> str:
     """The generated part of the leaderboard README (between the markers)."""
-    n_records = len(Store(lb_dir, quarantine=False).files())
-    n_entries = len(entries(lb_dir))
+    suite = lb.suite
+    n_records = len(Store(lb.directory, quarantine=False).files())
+    n_entries = len(entries(lb.directory))
     return (f"{START}\n"
-            f"Suite `{suite.name}` {suite.version} (suite file sha256 `{suite.sha256[:12]}`), backend `{backend_name}`: "
-            f"{n_records} records; submission entries: {n_entries}. Mean ± std over seeds {list(suite.seeds)}; "
-            f"rows ranked by the first column; n/a = the regime declares it cannot run the task.\n"
-            f"Generated by `e2ebench leaderboard {suite.name}`; do not edit by hand.\n\n"
+            f"Suite `{suite['name']}` {suite['version']} (suite file sha256 `{suite['sha256'][:12]}`), backend `{lb.backend}`: "
+            f"{n_records} records; submission entries: {n_entries}. Mean ± half-width of the 95% interval over seeds "
+            f"{list(suite['seeds'])} (Student t; accuracies floored at the binomial error of their split where the records "
+            f"give its size, see docs/metrics.md), n = seeds with a value; rows ranked by the first column; n/a = the "
+            f"regime declares it cannot run the task.\n"
+            f"Generated by `e2ebench leaderboard {lb.directory.as_posix()}` from `{MANIFEST}`; do not edit by hand.\n\n"
             f"{table_md.rstrip()}\n{END}")
 
 
-def _default_readme(suite: Suite) -> str:
-    description = f"{suite.description}\n\n" if suite.description else ""
-    return (f"# Leaderboard: suite `{suite.name}` {suite.version}\n\n{description}"
+def _default_readme(lb: Leaderboard) -> str:
+    suite = lb.suite
+    description = f"{suite['description']}\n\n" if suite.get("description") else ""
+    return (f"# Leaderboard: suite `{suite['name']}` {suite['version']}\n\n{description}"
             f"The records behind this table are in `records/`, the accepted submissions in `submissions/`. "
             f"See [leaderboard/README.md](../README.md) for how versions work and "
             f"[docs/submitting.md](../../docs/submitting.md) for how to submit.\n\n"
             f"{START}\n{END}\n")
 
 
-def render_files(suite: Suite, lb_dir: Path, metrics: Sequence[str] = METRICS, backend_name: str | None = None) -> dict[Path, str]:
+def render_files(lb: Leaderboard, metrics: Sequence[str] = METRICS) -> dict[Path, str]:
     """Every generated file of a leaderboard directory and its new content."""
-    from suite import backend
-
-    name = backend_name or backend.name()
-    t = tables(suite, lb_dir, metrics, name)
-    readme = lb_dir / "README.md"
-    text = readme.read_text(encoding="utf-8") if readme.is_file() else _default_readme(suite)
+    t = tables(lb, metrics)
+    readme = lb.directory / "README.md"
+    text = readme.read_text(encoding="utf-8") if readme.is_file() else _default_readme(lb)
     if START not in text or END not in text:
         text = text.rstrip() + f"\n\n{START}\n{END}\n"
-    block = readme_block(suite, lb_dir, t["md"], name)
+    block = readme_block(lb, t["md"])
     text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, text, count=1, flags=re.S)
-    return {readme: text, lb_dir / "table.csv": t["csv"], lb_dir / "table.tex": t["latex"] + "\n"}
+    return {readme: text, lb.directory / "table.csv": t["csv"], lb.directory / "table.tex": t["latex"] + "\n"}
 
 
-def write(suite: Suite, lb_dir: Path, metrics: Sequence[str] = METRICS, backend_name: str | None = None) -> list[Path]:
+def write(lb: Leaderboard, metrics: Sequence[str] = METRICS) -> list[Path]:
     """Regenerate the leaderboard's README table, CSV and LaTeX files; returns the paths written."""
-    lb_dir.mkdir(parents=True, exist_ok=True)
-    files = render_files(suite, lb_dir, metrics, backend_name)
+    files = render_files(lb, metrics)
     for path, text in files.items():
         path.write_text(text, encoding="utf-8")
     return list(files)
 
 
-def stale(suite: Suite, lb_dir: Path, metrics: Sequence[str] = METRICS, backend_name: str | None = None) -> list[Path]:
+def stale(lb: Leaderboard, metrics: Sequence[str] = METRICS) -> list[Path]:
     """The generated files that differ from what the records give now (for CI: the table is up to date)."""
-    return [p for p, text in render_files(suite, lb_dir, metrics, backend_name).items()
-            if not p.is_file() or p.read_text(encoding="utf-8") != text]
+    return [p for p, text in render_files(lb, metrics).items() if not p.is_file() or p.read_text(encoding="utf-8") != text]

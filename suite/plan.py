@@ -1,7 +1,7 @@
 """Cells: the (task, params, regime, params, seed) runs a suite asks for, each identified by a hash.
 
 A cell's hash covers everything that determines its result (task and regime names, versions and
-params, budget, seed, probe settings, backend) and nothing else, so records are shared between
+params, budget, the validation split, seed, probe settings, backend) and nothing else, so records are shared between
 suites: a new regime reuses every baseline cell already in the results store.
 """
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from suite import backend, estimators
 from suite.hashing import content_hash
+from suite.splits import VALIDATION_SEED
 from suite.spec import ProbeSettings, ResolvedRegime, ResolvedTask, Suite
 
 
@@ -35,6 +36,8 @@ class Cell:
                 "params": self.task.params.model_dump(mode="json"),
             },
             "budget": self.task.budget.model_dump(mode="json"),
+            # the protocol's validation split: which training examples the regime never sees
+            "validation": {"fraction": self.task.cls.validation_fraction, "seed": VALIDATION_SEED},
             "regime": {
                 "name": self.regime.cls.name,
                 "version": self.regime.cls.version,

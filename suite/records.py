@@ -4,7 +4,8 @@ Schema changes bump :data:`SCHEMA_VERSION`; :func:`Record.load` migrates older r
 Fields added after schema 1 enter the record's hash only when set, so every older record keeps
 its hash (and verifies) under the newer schema.
 
-Schema history: 1: the first; 2: ``reinitialization`` (typed, was a free-form note).
+Schema history: 1: the first; 2: ``reinitialization`` (typed, was a free-form note); 3: the protocol's
+validation split: ``val_accuracy`` in every epoch and ``splits`` (the sizes of train, validation, test).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from suite.hashing import content_hash
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 Status = Literal["ok", "diverged", "failed"]
 
@@ -34,6 +35,7 @@ class EpochRecord(_Model):
     train_loss: float | None
     train_accuracy: float | None
     test_accuracy: float
+    val_accuracy: float | None = None  # on the validation split (schema 3; None in older records)
     seconds: float
     examples: int
     steps: int
@@ -45,6 +47,14 @@ class Reinitialization(_Model):
 
     block: str
     after_epoch: int  # the epochs reported before it; training then restarts for this block
+
+
+class SplitSizes(_Model):
+    """How many examples each split of the cell's data had (the regime trained on ``train`` only)."""
+
+    train: int
+    validation: int
+    test: int
 
 
 class SuiteRef(_Model):
@@ -86,6 +96,7 @@ class Record(_Model):
     target_accuracy: float | None = None
     notes: dict[str, Any] = Field(default_factory=dict)
     reinitialization: Reinitialization | None = None
+    splits: SplitSizes | None = None
     history: list[EpochRecord] = Field(default_factory=list)
     summary: dict[str, float | int | None] = Field(default_factory=dict)
     provenance: Provenance
@@ -98,8 +109,15 @@ class Record(_Model):
 
     def compute_hash(self) -> str:
         """Content hash of everything but ``record_hash`` itself (later fields only when set)."""
-        unset = {name for name in _ADDED_AFTER_SCHEMA_1 if getattr(self, name) is None}
-        return content_hash(self.model_dump(mode="json", exclude={"record_hash", *unset}), length=64)
+        data = self.model_dump(mode="json", exclude={"record_hash"})
+        for name in _ADDED_AFTER_SCHEMA_1:
+            if data.get(name) is None:
+                data.pop(name, None)
+        for epoch in data["history"]:
+            for name in _EPOCH_FIELDS_AFTER_SCHEMA_1:
+                if epoch.get(name) is None:
+                    epoch.pop(name, None)
+        return content_hash(data, length=64)
 
     def sealed(self) -> Record:
         """This record with its ``record_hash`` filled in."""
@@ -114,7 +132,8 @@ class Record(_Model):
         return cls.model_validate(data)
 
 
-_ADDED_AFTER_SCHEMA_1 = ("reinitialization",)
+_ADDED_AFTER_SCHEMA_1 = ("reinitialization", "splits")
+_EPOCH_FIELDS_AFTER_SCHEMA_1 = ("val_accuracy",)
 
 
 def finite_or_none(x: float | None) -> float | None:

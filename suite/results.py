@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
-from suite import registry
-from suite.records import EpochRecord, Record, Reinitialization, finite_or_none
+from suite import registry, stats
+from suite.records import EpochRecord, Record, Reinitialization, SplitSizes, finite_or_none
+from suite.scores import score_of
 
 if TYPE_CHECKING:
     from suite.plan import Cell
@@ -89,6 +90,7 @@ class Result:
     cell_hash: str
     record: Record | None = None
     not_applicable: str | None = None
+    splits: SplitSizes | None = None  # split sizes known apart from the record (a manifest for older records)
 
     @property
     def status(self) -> Status:
@@ -126,6 +128,11 @@ class Result:
     def reinitialization(self) -> Reinitialization | None:
         return self.record.reinitialization if self.record is not None else None
 
+    def split_size(self, split: str) -> int | None:
+        """Examples in the record's ``train``/``validation``/``test`` split (None for records that predate it)."""
+        sizes = self.record.splits if self.record is not None and self.record.splits is not None else self.splits
+        return getattr(sizes, split) or None if sizes is not None else None
+
     def probe_series(self, key: str) -> tuple[tuple[int, ...], np.ndarray] | None:
         """Probe epochs and the per-block values of probe measurement ``key`` (e.g. ``"nhsic_x"``), an array
         of shape (probes, blocks); None when no epoch was probed for it."""
@@ -154,6 +161,7 @@ class Aggregate:
     failed: int = 0
     diverged: int = 0
     not_applicable: str | None = None
+    n_test: int | None = None  # examples of the split an accuracy score was measured on (None: not an accuracy)
 
     @property
     def mean(self) -> float | None:
@@ -162,6 +170,11 @@ class Aggregate:
     @property
     def std(self) -> float | None:
         return statistics.stdev(self.values) if len(self.values) > 1 else (0.0 if self.values else None)
+
+    @property
+    def interval(self) -> stats.Interval:
+        """Mean and 95% interval over seeds (``suite.stats.interval``, floored at the split's binomial error)."""
+        return stats.interval(self.values, n_test=self.n_test)
 
     @property
     def reached(self) -> float | None:
@@ -259,7 +272,9 @@ class ResultSet(Sequence[Result]):
     def aggregate(self, score: str) -> Aggregate:
         """``score`` over these results: finished values (with their seeds) and counts of the others."""
         na = next((r.not_applicable for r in self._results if r.not_applicable), None)
-        agg = Aggregate(score, [], [], 0, not_applicable=na)
+        split = score_of(score).split
+        sizes = {n for r in self._results if split and (n := r.split_size(split))}
+        agg = Aggregate(score, [], [], 0, not_applicable=na, n_test=min(sizes) if sizes else None)
         for r in self._results:
             status = r.status
             if status == "missing":

@@ -16,10 +16,10 @@ import numpy as np
 
 import keras
 from suite import backend, provenance
-from suite.api import Budget, DataUnavailable, Diverged, Network, Task, TaskData, TrainContext
+from suite.api import Budget, DataUnavailable, Diverged, Network, Split, Task, TaskData, TrainContext
 from suite.plan import Cell
 from suite.probe import Probe
-from suite.records import EpochRecord, Provenance, Record, Reinitialization, SuiteRef, finite_or_none
+from suite.records import EpochRecord, Provenance, Record, Reinitialization, SplitSizes, SuiteRef, finite_or_none
 from suite.scores import training_summary
 
 EVAL_BATCH = 1024
@@ -62,8 +62,10 @@ class _EpochReporter(keras.callbacks.Callback):
 class CellContext(TrainContext):
     """The harness's side of :class:`suite.api.TrainContext` for one cell."""
 
-    def __init__(self, task: Task, data: TaskData, network: Network, budget: Budget, seed: int, probe: Probe | None) -> None:
+    def __init__(self, task: Task, data: TaskData, network: Network, budget: Budget, seed: int, probe: Probe | None,
+                 validation: Split | None = None) -> None:
         self.task, self.data, self.network, self.budget, self.seed = task, data, network, budget, seed
+        self._validation = validation
         self.history: list[EpochRecord] = []
         self.notes: dict[str, Any] = {}
         self.reinitialization: Reinitialization | None = None
@@ -87,6 +89,7 @@ class CellContext(TrainContext):
                 train_loss=finite_or_none(train_loss),
                 train_accuracy=finite_or_none(train_accuracy),
                 test_accuracy=accuracy(model, self.data.test.x, self.data.test.y),
+                val_accuracy=accuracy(model, self._validation.x, self._validation.y) if self._validation is not None else None,
                 seconds=self._train_seconds,
                 examples=self._examples,
                 steps=self._steps,
@@ -129,7 +132,7 @@ def run_cell(cell: Cell, suite: SuiteRef, data: TaskData) -> Record:
     backend.reset_peak_memory()  # peak memory is per cell, not per process
     task = cell.task.cls(cell.task.params)
     regime = cell.regime.cls(cell.regime.params)
-    visible = data if regime.uses_module_targets else data.without_module_targets()
+    visible = (data if regime.uses_module_targets else data.without_module_targets()).without_validation()
     status, error = "ok", None
     ctx: CellContext | None = None
     network: Network | None = None
@@ -137,7 +140,7 @@ def run_cell(cell: Cell, suite: SuiteRef, data: TaskData) -> Record:
         backend.seed_everything(cell.seed)
         network = task.build_network(visible)
         probe = Probe.from_settings(cell.probe, data.test, data.num_classes) if cell.probe.enabled else None
-        ctx = CellContext(task, visible, network, cell.task.budget, cell.seed, probe)
+        ctx = CellContext(task, visible, network, cell.task.budget, cell.seed, probe, data.validation)
         regime.train(ctx)
         if len(ctx.history) < 2:
             raise RuntimeError("the regime reported no epoch (it must call ctx.report_epoch or use ctx.fit)")
@@ -178,6 +181,8 @@ def run_cell(cell: Cell, suite: SuiteRef, data: TaskData) -> Record:
         target_accuracy=task.target_accuracy,
         notes=ctx.notes if ctx is not None else {},
         reinitialization=ctx.reinitialization if ctx is not None else None,
+        splits=SplitSizes(train=len(data.train), validation=len(data.validation) if data.validation is not None else 0,
+                          test=len(data.test)),
         history=history,
         summary={k: finite_or_none(v) if isinstance(v, float) else v for k, v in summary.items()},
         provenance=Provenance(

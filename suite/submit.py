@@ -236,7 +236,8 @@ def entry_stem(regime: ResolvedRegime) -> str:
 
 
 def summary_markdown(suite: Suite, regime: ResolvedRegime, entry_data: dict[str, Any], table_md: str,
-                     protocol: ProtocolReport, checks: Sequence[str], reproduce: str, lb_rel: str) -> str:
+                     protocol: ProtocolReport, checks: Sequence[str], reproduce: str, lb_rel: str,
+                     comparison: Sequence[str] = ()) -> str:
     """The Markdown summary to paste into the pull request."""
     cls = regime.cls
     cells = entry_data["cells"]
@@ -260,9 +261,32 @@ def summary_markdown(suite: Suite, regime: ResolvedRegime, entry_data: dict[str,
         f"- Files: `{lb_rel}/submissions/{entry_stem(regime)}.json` and the records in `{lb_rel}/records/`.",
         f"- Reproduce: `{reproduce}`",
     ]
+    if comparison:
+        lines += ["", "Against the end-to-end baseline (final test accuracy, over seeds):", *comparison]
     if protocol.warnings:
         lines += ["", "Warnings:", *(f"- {w}" for w in protocol.warnings)]
     return "\n".join(lines) + "\n"
+
+
+def baseline_comparison(results: ResultSet, label: str, score: str = "test_accuracy") -> list[str]:
+    """One line per task: the submitted regime against the end-to-end baseline on ``score``, by the one-sided
+    test over seeds the gate uses (paired by seed)."""
+    from suite.gate import paired_comparison
+
+    base = results.baseline("end-to-end")
+    if base is None or base == label:
+        return []
+    lines = []
+    for task, group in results.group_by("task").items():
+        mine, ref = group.where(regime=label).aggregate(score), group.where(regime=base).aggregate(score)
+        if len(mine.values) < 2 or len(ref.values) < 2:
+            continue
+        c = paired_comparison(mine, ref)
+        lo, hi = c.ci if c.ci is not None else (float("nan"), float("nan"))
+        p = "n/a" if c.p_value is None else f"{c.p_value:.3f}"
+        lines.append(f"- {task}: {label} − {base} = {c.difference:+.4f} ({1 - 2 * c.alpha:.0%} CI [{lo:+.4f}, {hi:+.4f}], "
+                     f"{c.test}, one-sided p = {p}): {'better' if c.verdict == 'supported' else 'worse' if c.verdict == 'not supported' else 'no significant difference'}")
+    return lines
 
 
 def copy_records(cells: Sequence[Cell], store: FallbackStore, target: Store) -> int:
@@ -364,10 +388,12 @@ def submit(file_or_name: str, *, suite: str | Path = "official", results: str | 
 
     passed = [r.name for r in report.results if r.passed] if report is not None else []
     data = entry(spec, regime, mine, store, source=source, checks=passed, warnings=outcome.protocol.warnings)
-    rows = leaderboard.ranked(table_rows(ResultSet.from_cells(cells, store), leaderboard.METRICS), leaderboard.METRICS[0])
+    results = ResultSet.from_cells(cells, store)
+    rows = leaderboard.ranked(table_rows(results, leaderboard.METRICS), leaderboard.METRICS[0])
     table_md = render(rows, leaderboard.METRICS, "md")
     target = f"e2ebench submit {file_or_name} --suite {suite}"
-    outcome.summary = summary_markdown(spec, regime, data, table_md, outcome.protocol, passed, target, lb_dir.as_posix())
+    outcome.summary = summary_markdown(spec, regime, data, table_md, outcome.protocol, passed, target, lb_dir.as_posix(),
+                                       baseline_comparison(results, regime.label))
     copy_records(mine, store, Store(lb_dir))
     outcome.entry_path, outcome.summary_path = write_entry(lb_dir, regime, data, outcome.summary)
     return outcome

@@ -18,7 +18,7 @@ from suite.results import Aggregate, ResultSet
 from suite.scores import Score, score_of
 
 Format = Literal["md", "latex", "csv", "html"]
-DEFAULT_METRICS = ("test_accuracy", "epochs_to_target", "wall_seconds")
+DEFAULT_METRICS = ("test_accuracy", "selected_test_accuracy", "epochs_to_target", "train_seconds")
 _TABULATE_FORMAT = {"md": "github", "latex": "latex_booktabs", "html": "html"}
 NOT_APPLICABLE = "n/a"
 
@@ -39,24 +39,26 @@ def rows(results: ResultSet, metrics: Sequence[str]) -> list[Row]:
 
 
 def format_cell(agg: Aggregate, score: Score) -> str:
-    """``mean ± std`` (with markers for missing seeds, never-reached targets and divergence)."""
+    """``mean ± CI half-width (n=…)`` over seeds, with markers for missing seeds, never-reached targets and
+    divergence; one value shows no spread."""
     if agg.not_applicable:
         return NOT_APPLICABLE
     if agg.n == 0:
         return "failed" if agg.failed else "—"
     if not agg.values:
         return "never" if score.group == "convergence" else "—"
-    text = f"{agg.mean:{score.fmt}}"
-    if agg.n > 1:
-        text += f" ± {agg.std:{score.fmt}}"
-    notes = []
+    interval = agg.interval
+    text = f"{interval.mean:{score.fmt}}"
+    if interval.half_width is not None:
+        text += f" ± {interval.half_width:{score.fmt}}"
+    notes = [f"n={len(agg.values)}"]
     if len(agg.values) < agg.n:
         notes.append(f"{len(agg.values)}/{agg.n} reached" if score.group == "convergence" else f"{len(agg.values)}/{agg.n}")
     if agg.diverged:
         notes.append(f"{agg.diverged} diverged")
     if agg.missing or agg.failed:
         notes.append(f"{agg.n}/{agg.n + agg.missing + agg.failed} seeds")
-    return text + (f" ({', '.join(notes)})" if notes else "")
+    return f"{text} ({'; '.join(notes)})"
 
 
 def _header(score: Score) -> str:
@@ -65,18 +67,22 @@ def _header(score: Score) -> str:
 
 
 def render(rows: Sequence[Row], metrics: Sequence[str], fmt: Format = "md") -> str:
-    """Render rows as Markdown, LaTeX, HTML (tabulate) or CSV (mean, std and n as separate columns)."""
+    """Render rows as Markdown, LaTeX, HTML (tabulate) or CSV (mean, 95% interval bounds and n as separate columns)."""
     scores = [score_of(m) for m in metrics]
     if fmt == "csv":
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\n")
-        w.writerow(["task", "regime"] + [f"{s.name}_{part}" for s in scores for part in ("mean", "std", "n")])
+        w.writerow(["task", "regime", "n"] + [f"{s.name}_{part}" for s in scores for part in ("mean", "ci_low", "ci_high", "n")])
         for r in rows:
-            line: list[object] = [r.task, r.regime]
+            line: list[object] = [r.task, r.regime, max((a.n for a in r.metrics.values()), default=0)]
             for s in scores:
                 a = r.metrics[s.name]
-                line += [NOT_APPLICABLE if a.not_applicable else ("" if a.mean is None else repr(a.mean)),
-                         "" if a.std is None else repr(a.std), len(a.values)]
+                if a.not_applicable:
+                    line += [NOT_APPLICABLE, "", "", 0]
+                    continue
+                i = a.interval
+                line += ["" if not a.values else repr(i.mean), "" if i.low is None else repr(i.low),
+                         "" if i.high is None else repr(i.high), len(a.values)]
             w.writerow(line)
         return out.getvalue()
     if fmt not in _TABULATE_FORMAT:
