@@ -17,7 +17,7 @@ from suite.spec import ProbeSettings
 from tasks.datasets import embedded
 from conftest import make_suite
 
-SETTINGS = ProbeSettings(probe_size=60).model_dump(mode="json")
+SETTINGS = ProbeSettings(probe_size=60)
 
 
 def test_probe_set_is_stratified_seeded_and_capped_by_the_split():
@@ -33,9 +33,9 @@ def test_probe_set_is_stratified_seeded_and_capped_by_the_split():
 def test_schedules_always_include_initialization_and_the_last_epoch():
     assert log_schedule(20) == {0, 1, 2, 4, 8, 16, 20}
     data = embedded.digits()
-    every3 = Probe.from_settings({**SETTINGS, "every": 3}, data.test, data.num_classes)
+    every3 = Probe.from_settings(SETTINGS.model_copy(update={"every": 3}), data.test, data.num_classes)
     assert [e for e in range(11) if every3.due(e, 10)] == [0, 3, 6, 9, 10]
-    logp = Probe.from_settings({**SETTINGS, "every": "log"}, data.test, data.num_classes)
+    logp = Probe.from_settings(SETTINGS.model_copy(update={"every": "log"}), data.test, data.num_classes)
     assert [e for e in range(11) if logp.due(e, 10)] == [0, 1, 2, 4, 8, 10]
 
 
@@ -61,20 +61,20 @@ def test_measure_gives_each_block_its_nhsic_and_cka_with_versions():
         assert out["nhsic_y"][l] == pytest.approx(metrics.nhsic(labels, t, impl="numpy"), rel=1e-6)
         assert out["cka_x"][l] == pytest.approx(metrics.cka(probe.x, t, impl="numpy"), rel=1e-6)
         assert 0 <= out["nhsic_y"][l] <= out["nhsic_y_bound"]
-    assert len(probe.x) == SETTINGS["probe_size"]
+    assert len(probe.x) == SETTINGS.probe_size
 
 
 def test_the_probe_set_hash_depends_on_the_draw():
     data = embedded.digits()
     a = Probe.from_settings(SETTINGS, data.test, data.num_classes)
     b = Probe.from_settings(SETTINGS, data.test, data.num_classes)
-    c = Probe.from_settings({**SETTINGS, "probe_seed": 1}, data.test, data.num_classes)
+    c = Probe.from_settings(SETTINGS.model_copy(update={"probe_seed": 1}), data.test, data.num_classes)
     assert a.sha256 == b.sha256 != c.sha256
 
 
 def test_linear_label_kernel_and_a_single_estimator():
     data, network = _tiny_network()
-    settings = {**SETTINGS, "label_kernel": "linear", "estimators": ["nhsic"]}
+    settings = SETTINGS.model_copy(update={"label_kernel": "linear", "estimators": ["nhsic"]})
     out = Probe.from_settings(settings, data.test, data.num_classes).measure(network)
     assert "cka_x" not in out and out["estimators"] == {"nhsic": metrics.NHSIC_VERSION}
     # one-hot labels under the linear kernel: the label operator is (nearly) a projection of rank C - 1
