@@ -403,6 +403,14 @@ class Regime(abc.ABC):
         """``None`` if this regime can run ``task``; otherwise the reason it cannot (shown as "n/a")."""
         return None
 
+    def budget_factor(self, task: Task, num_blocks: int) -> float:
+        """How many times the shared budget this regime spends on ``task``'s network of ``num_blocks`` blocks.
+
+        1.0 (the default) for every regime that keeps to the shared budget. A regime that follows its paper
+        with more (e.g. greedy training with the full budget per block) declares it here: the protocol then
+        allows it, the record keeps it (``budget_declared``) and every table marks the row."""
+        return 1.0
+
     @abc.abstractmethod
     def train(self, ctx: TrainContext) -> None:
         """Train ``ctx.network`` within ``ctx.budget``, reporting every epoch through ``ctx``."""

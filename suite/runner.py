@@ -134,11 +134,13 @@ def run_cell(cell: Cell, suite: SuiteRef, data: TaskData) -> Record:
     regime = cell.regime.cls(cell.regime.params)
     visible = (data if regime.uses_module_targets else data.without_module_targets()).without_validation()
     status, error = "ok", None
+    declared = 1.0
     ctx: CellContext | None = None
     network: Network | None = None
     try:
         backend.seed_everything(cell.seed)
         network = task.build_network(visible)
+        declared = regime.budget_factor(task, len(network.blocks))
         probe = Probe.from_settings(cell.probe, data.test, data.num_classes) if cell.probe.enabled else None
         ctx = CellContext(task, visible, network, cell.task.budget, cell.seed, probe, data.validation)
         regime.train(ctx)
@@ -155,7 +157,8 @@ def run_cell(cell: Cell, suite: SuiteRef, data: TaskData) -> Record:
     num_params = network.count_params() if network is not None else None
     summary: dict[str, Any] = {}
     if status != "failed":
-        summary = training_summary(history[1:], task.target_accuracy, cell.task.budget.epochs, diverged=status == "diverged")
+        budget_epochs = round(cell.task.budget.epochs * declared)
+        summary = training_summary(history[1:], task.target_accuracy, budget_epochs, diverged=status == "diverged")
         summary["wall_seconds"] = time.perf_counter() - t0
         summary["peak_memory_mb"] = backend.peak_memory_bytes() / 2**20
         if (increase := backend.peak_memory_increase_bytes()) is not None:
@@ -165,6 +168,7 @@ def run_cell(cell: Cell, suite: SuiteRef, data: TaskData) -> Record:
         if num_params is not None:
             summary["num_params"] = num_params
         summary["budget_used"] = _budget_used(history, cell.task.budget, len(data.train))
+        summary["budget_declared"] = declared
         if probe_summary := (Probe.summarize(history) if cell.probe.enabled else {}):
             summary.update(probe_summary)
     finished = _dt.datetime.now(_dt.timezone.utc)

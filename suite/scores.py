@@ -76,6 +76,7 @@ for _s in [
     Score("peak_memory_increase_mb", "lower", "peak_memory_mb minus the resident memory when the cell started (MiB; Linux): what the cell needed on top", ".0f", "cost", varies_between_runs=True),
     Score("peak_device_memory_mb", "lower", "peak accelerator memory held by the backend's allocator while the cell ran (MiB; absent on CPU)", ".0f", "cost", varies_between_runs=True),
     Score("probe_seconds", "lower", "seconds spent measuring the information plane (features and estimators), outside train_seconds", ".2f", "cost", varies_between_runs=True),
+    Score("budget_declared", "neutral", "the budget the regime declared it spends, as a multiple of the shared budget (Regime.budget_factor; 1.0 = the shared budget)", ".2f", "cost"),
     Score("budget_used", "lower", "examples processed as a fraction of epochs x training examples (1.0 = the whole budget)", ".2f", "cost"),
     Score("num_params", "lower", "parameters of the network (blocks and head)", ".0f", "cost"),
     Score("final_nhsic_y", "higher", "nHSIC(Y; T_L) of the last block at the last probe", ".3f", "information"),

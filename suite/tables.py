@@ -14,6 +14,7 @@ from typing import Literal
 
 from tabulate import tabulate
 
+from suite import protocol
 from suite.results import Aggregate, ResultSet
 from suite.scores import Score, score_of
 
@@ -30,12 +31,21 @@ class Row:
     task: str
     regime: str
     metrics: dict[str, Aggregate]
+    budget: float | None = None  # the share of the shared budget used, when more than 1
+
+    @property
+    def regime_text(self) -> str:
+        """The regime's label, marked when it spent more than the shared budget."""
+        return self.regime + (f" (×{self.budget:g} budget)" if self.budget else "")
 
 
 def rows(results: ResultSet, metrics: Sequence[str]) -> list[Row]:
     """One row per task x regime of ``results`` (in plan order), each metric aggregated over seeds."""
-    return [Row(task, regime, {m: group.aggregate(m) for m in metrics})
-            for (task, regime), group in results.group_by("task", "regime").items()]
+    out = []
+    for (task, regime), group in results.group_by("task", "regime").items():
+        extra = [b for r in group if (b := protocol.extra_budget(r.record)) is not None]
+        out.append(Row(task, regime, {m: group.aggregate(m) for m in metrics}, max(extra) if extra else None))
+    return out
 
 
 def format_cell(agg: Aggregate, score: Score) -> str:
@@ -72,9 +82,9 @@ def render(rows: Sequence[Row], metrics: Sequence[str], fmt: Format = "md") -> s
     if fmt == "csv":
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\n")
-        w.writerow(["task", "regime", "n"] + [f"{s.name}_{part}" for s in scores for part in ("mean", "ci_low", "ci_high", "n")])
+        w.writerow(["task", "regime", "n", "budget_used"] + [f"{s.name}_{part}" for s in scores for part in ("mean", "ci_low", "ci_high", "n")])
         for r in rows:
-            line: list[object] = [r.task, r.regime, max((a.n for a in r.metrics.values()), default=0)]
+            line: list[object] = [r.task, r.regime, max((a.n for a in r.metrics.values()), default=0), r.budget or 1.0]
             for s in scores:
                 a = r.metrics[s.name]
                 if a.not_applicable:
@@ -88,7 +98,7 @@ def render(rows: Sequence[Row], metrics: Sequence[str], fmt: Format = "md") -> s
     if fmt not in _TABULATE_FORMAT:
         raise ValueError(f"unknown table format {fmt!r}; expected md, latex, csv or html")
     headers = ["task", "regime"] + [_header(s) for s in scores]
-    body = [[r.task, r.regime] + [format_cell(r.metrics[s.name], s) for s in scores] for r in rows]
+    body = [[r.task, r.regime_text] + [format_cell(r.metrics[s.name], s) for s in scores] for r in rows]
     return tabulate(body, headers=headers, tablefmt=_TABULATE_FORMAT[fmt], disable_numparse=True)
 
 

@@ -57,7 +57,7 @@ def test_run_prints_a_table_and_rerun_reuses_everything(tmp_path):
     table = runner.invoke(app, ["table", str(suite), "--results", str(results), "--format", "latex", "-m", "test_accuracy", "-m", "auc"])
     assert table.exit_code == 0 and "\\toprule" in table.output and "auc" in table.output
     csv = runner.invoke(app, ["table", str(suite), "--results", str(results), "--format", "csv"])
-    assert csv.output.splitlines()[0].startswith("task,regime,test_accuracy_mean,test_accuracy_std,test_accuracy_n")
+    assert csv.output.splitlines()[0].startswith("task,regime,n,budget_used,test_accuracy_mean,test_accuracy_ci_low,test_accuracy_ci_high,test_accuracy_n")
 
 
 def test_table_rejects_an_unknown_metric(tmp_path):

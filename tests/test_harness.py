@@ -147,17 +147,32 @@ def test_an_interrupted_run_keeps_finished_cells_and_resumes(store, tmp_path):
     assert not list(store.records_dir.glob(".tmp-*"))
 
 
-def test_layerwise_seq_splits_the_budget_and_records_it(store):
-    suite = make_suite(TINY.replace("epochs = 2", "epochs = 5").replace('"e2e"', '"layerwise-seq"'))
+def test_layerwise_seq_trains_every_block_for_the_full_budget_declares_it_and_tables_mark_it(store):
+    from suite import protocol
+    from suite.results import ResultSet
+    from suite.tables import leaderboard_table
+
+    suite = make_suite(TINY.replace('"e2e"', '"layerwise-seq"'))
+    run_suite(suite, store, progress=False)
+    record = store.get(plan(suite)[0].hash)
+    assert record.notes["stage_epochs"] == {"fc1": 2, "fc2": 2}
+    assert [h.stage for h in record.history[1:]] == ["fc1", "fc1", "fc2", "fc2"]
+    assert record.summary["budget_declared"] == 2.0 and record.summary["budget_used"] == pytest.approx(2.0)
+    assert protocol.budget_problem(record) is None and protocol.epochs_problem(record, 2) is None
+    assert "layerwise-seq (×2 budget)" in leaderboard_table(ResultSet.from_suite(suite, store))
+
+
+def test_layerwise_seq_can_split_the_budget_over_its_stages(store):
+    suite = make_suite(TINY.replace("epochs = 2", "epochs = 5").replace('"e2e"', '"layerwise-seq"\nparams = { budget = "split" }'))
     run_suite(suite, store, progress=False)
     record = store.get(plan(suite)[0].hash)
     assert record.notes["stage_epochs"] == {"fc1": 2, "fc2": 3}
     assert [h.stage for h in record.history[1:]] == ["fc1", "fc1", "fc2", "fc2", "fc2"]
-    assert record.summary["budget_used"] == pytest.approx(1.0)
+    assert record.summary["budget_used"] == pytest.approx(1.0) and record.summary["budget_declared"] == 1.0
 
 
 def test_layerwise_seq_with_fewer_epochs_than_blocks_fails_clearly(store):
-    suite = make_suite(TINY.replace("epochs = 2", "epochs = 1").replace('"e2e"', '"layerwise-seq"'))
+    suite = make_suite(TINY.replace("epochs = 2", "epochs = 1").replace('"e2e"', '"layerwise-seq"\nparams = { budget = "split" }'))
     run_suite(suite, store, progress=False)
     record = store.get(plan(suite)[0].hash)
     assert record.status == "failed" and "raise budget.epochs to at least 2" in record.error

@@ -171,6 +171,6 @@ def test_gate_fails_when_a_score_gets_worse_in_its_direction(newcomer, tmp_path)
         summary = {**r.record.summary, "test_accuracy": r.record.summary["test_accuracy"] * 0.5}
         worse_store.put(r.record.model_copy(update={"summary": summary}).sealed())
     worse = ResultSet.from_cells(cells, worse_store)
-    report = compare(base, worse, ["test_accuracy"], tolerance=0.02)
+    report = compare(base, worse, ["test_accuracy"])
     assert not report.ok and "REGRESSED" in report.format()
     assert compare(worse, base, ["test_accuracy"]).ok  # better is never a regression
