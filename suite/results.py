@@ -131,7 +131,9 @@ class Result:
     def split_size(self, split: str) -> int | None:
         """Examples in the record's ``train``/``validation``/``test`` split (None for records that predate it)."""
         sizes = self.record.splits if self.record is not None and self.record.splits is not None else self.splits
-        return getattr(sizes, split) or None if sizes is not None else None
+        if sizes is None:
+            return None
+        return getattr(sizes, split) or None  # a split of 0 examples (no validation) has no size to floor by
 
     def probe_series(self, key: str) -> tuple[tuple[int, ...], np.ndarray] | None:
         """Probe epochs and the per-block values of probe measurement ``key`` (e.g. ``"nhsic_x"``), an array

@@ -124,4 +124,4 @@ def test_table_can_show_records_of_another_backend(tmp_path):
     row = next(line for line in mine.output.splitlines() if "| e2e" in line)
     other_row = next(line for line in theirs.output.splitlines() if "| e2e" in line)
     assert "—" not in row and "0." in row
-    assert other_row.count("—") == 3  # no record of that backend for any of the three scores
+    assert other_row.count("—") == 4  # no record of that backend for any of the four scores

@@ -46,7 +46,8 @@ def test_a_cell_writes_a_complete_record(store):
     assert record.status == "ok"
     assert record.record_hash == record.compute_hash()
     assert [h.epoch for h in record.history] == [0, 1, 2]
-    assert record.history[-1].examples == 2 * 1437
+    assert record.splits is not None and (record.splits.train, record.splits.validation) == (1293, 144)
+    assert record.history[-1].examples == 2 * 1293  # the regime trains on what the validation split leaves
     assert record.summary["budget_used"] == pytest.approx(1.0)
     assert record.cell["task"] == {"name": "digits-mlp", "version": "1.0", "params": {"depth": 2, "width": 32}}
     assert record.provenance.backend and record.provenance.packages["keras"]
