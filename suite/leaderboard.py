@@ -70,10 +70,12 @@ def results(suite: Suite, lb_dir: Path, backend_name: str | None = None) -> Resu
             if c["task"] not in tasks:
                 continue
             na = c.get("not_applicable")
-            extra.append(Result(tasks[c["task"]], ref, int(c["seed"]), c["cell_hash"], None if na else store.get(c["cell_hash"]), na))
+            extra.append(Result(tasks[c["task"]], ref, int(c["seed"]), c["cell_hash"], None if na else store.get(c["cell_hash"]), na,
+                                c.get("trial")))
+    submitted = ResultSet(extra).select_trials()  # entries list every trial; the table shows the selected ones
     ordered = ResultSet()
     for task in tasks:
-        ordered += own.where(task=task) + ResultSet(r for r in extra if r.task.label == task)
+        ordered += own.where(task=task) + submitted.where(task=task)
     return ordered
 
 
