@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from suite import gate as gate_rules
 from suite.cli_common import (BackendOpt, DataDirOpt, DownloadOpt, Kind, PluginOpt, ResultsOpt, SuiteArg, TableFormat,
                               check_metrics, configure_data, fail, load, require_records)
+
+if TYPE_CHECKING:
+    from suite.spec import Suite
 
 app = typer.Typer(
     name="e2ebench",
@@ -43,7 +46,7 @@ def run(
     configure_data(spec, data_dir, download)
     store = Store(results)
     cells = plan(spec)
-    typer.echo(f"suite {spec.name} {spec.version}: {len(spec.tasks)} tasks x {len(spec.regimes)} regimes x {len(spec.seeds)} seeds = {len(cells)} cells -> {store.records_dir}", err=True)
+    typer.echo(f"suite {spec.name} {spec.version}: {len(spec.tasks)} tasks x {len(spec.regimes)} regimes x {len(spec.seeds)} seeds{_trials(spec)} = {len(cells)} cells -> {store.records_dir}", err=True)
     try:
         report = run_suite(spec, store, progress=progress, cells=cells, jobs=jobs, plugins=plugin or [])
     except KeyboardInterrupt:
@@ -60,6 +63,11 @@ def run(
         raise typer.Exit(1)
 
 
+def _trials(spec: Suite, sep: str = " x ") -> str:
+    """``sep`` and ``N trials`` for a tuned suite (every regime gets the same number), else nothing."""
+    return f"{sep}{spec.n_trials} trials" if any(r.trials for r in spec.regimes) else ""
+
+
 @app.command()
 def validate(
     suite: Annotated[str, typer.Argument(help="suite file path, or a shipped suite's name")],
@@ -71,7 +79,7 @@ def validate(
     spec = load(suite, plugin)
     cells = plan(spec)
     na = sum(c.not_applicable is not None for c in cells)
-    typer.echo(f"{spec.source}: ok — suite {spec.name} {spec.version}, {len(spec.tasks)} tasks, {len(spec.regimes)} regimes, {len(spec.seeds)} seeds, {len(cells)} cells ({na} not applicable)")
+    typer.echo(f"{spec.source}: ok — suite {spec.name} {spec.version}, {len(spec.tasks)} tasks, {len(spec.regimes)} regimes, {len(spec.seeds)} seeds{_trials(spec, ', ')}, {len(cells)} cells ({na} not applicable)")
 
 
 @app.command("list")
@@ -101,7 +109,7 @@ def list_(
         rows = []
         for name in shipped_suites():
             s = load_suite(name)
-            rows.append([s.name, s.version, len(s.tasks) * len(s.regimes) * len(s.seeds), s.description])
+            rows.append([s.name, s.version, len(s.tasks) * len(s.regimes) * len(s.seeds) * s.n_trials, s.description])
         typer.echo(tabulate(rows, headers=["suite", "version", "cells", "description"], tablefmt="simple", disable_numparse=True))
     elif kind is Kind.metrics:
         rows = [[s.name, s.direction, s.group, s.description] for s in registry.scores]

@@ -21,6 +21,7 @@ from suite import backend
 from suite.api import DataUnavailable, TaskData
 from suite.plan import Cell, plan
 from suite.records import Record, SuiteRef
+from suite.results import trial_label
 from suite.runner import run_cell
 from suite.spec import ResolvedTask, Suite
 from suite.splits import carve_validation
@@ -112,7 +113,7 @@ def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callabl
                 report.failed.append(cell.title)
             elif outcome.status == "diverged":
                 report.diverged.append(cell.title)
-            write(describe(outcome))
+            write(describe(outcome) + (f" ({trial_label(cell.trial)})" if cell.trial else ""))
     finally:
         bar.close()
     return report

@@ -81,7 +81,7 @@ def write_manifest(suite: Suite, lb_dir: Path, backend_name: str | None = None) 
     from suite import backend
 
     name = backend_name or backend.name()
-    own = ResultSet.from_cells(plan(suite, name), Store(lb_dir, quarantine=False))
+    own = ResultSet.from_cells(plan(suite, name), Store(lb_dir, quarantine=False), select=False)  # every trial
     data = {
         "manifest_version": MANIFEST_VERSION,
         "suite": {"name": suite.name, "version": suite.version, "sha256": suite.sha256, "seeds": list(suite.seeds),
@@ -89,7 +89,7 @@ def write_manifest(suite: Suite, lb_dir: Path, backend_name: str | None = None) 
         "backend": name,
         "cells": [{"task": dataclasses.asdict(r.task), "regime": dataclasses.asdict(r.regime), "seed": r.seed,
                    "cell_hash": r.cell_hash, "record_hash": r.record.record_hash if r.record is not None else None,
-                   "not_applicable": r.not_applicable,
+                   "not_applicable": r.not_applicable, "trial": dict(r.trial) if r.trial is not None else None,
                    "splits": r.record.splits.model_dump() if r.record is not None and r.record.splits is not None else None}
                   for r in own],
     }
@@ -107,7 +107,7 @@ def load(lb_dir: Path) -> Leaderboard:
         raise StoreError(f"{lb_dir}: no {MANIFEST}; render the leaderboard from its suite first (`e2ebench leaderboard SUITE`)")
     manifest = json.loads(path.read_text(encoding="utf-8"))
     store = Store(lb_dir, quarantine=False)  # committed records are never moved: a bad one is an error
-    own = ResultSet(_manifest_result(c, store) for c in manifest["cells"])
+    own = ResultSet(_manifest_result(c, store) for c in manifest["cells"]).select_trials()
     labels = set(own.labels("regime"))
     tasks = {r.task.label: r.task for r in own}
     extra = []
@@ -121,10 +121,12 @@ def load(lb_dir: Path) -> Leaderboard:
             if c["task"] not in tasks:
                 continue
             na = c.get("not_applicable")
-            extra.append(Result(tasks[c["task"]], ref, int(c["seed"]), c["cell_hash"], None if na else store.get(c["cell_hash"]), na))
+            extra.append(Result(tasks[c["task"]], ref, int(c["seed"]), c["cell_hash"], None if na else store.get(c["cell_hash"]), na,
+                                c.get("trial")))
+    submitted = ResultSet(extra).select_trials()  # entries list every trial; the table shows the selected ones
     ordered = ResultSet()
     for task in tasks:
-        ordered += own.where(task=task) + ResultSet(r for r in extra if r.task.label == task)
+        ordered += own.where(task=task) + submitted.where(task=task)
     return Leaderboard(Path(lb_dir), manifest["suite"], manifest["backend"], ordered)
 
 
@@ -135,7 +137,7 @@ def _manifest_result(cell: dict[str, Any], store: Store) -> Result:
                          f"manifest's {cell['record_hash'][:12]} (a record of a frozen leaderboard was replaced)")
     splits = SplitSizes(**cell["splits"]) if cell.get("splits") else None
     return Result(TaskRef(**cell["task"]), RegimeRef(**cell["regime"]), int(cell["seed"]), cell["cell_hash"], record,
-                  cell["not_applicable"], splits)
+                  cell["not_applicable"], trial=cell.get("trial"), splits=splits)
 
 
 def prepare(suite: Suite, lb_dir: Path, backend_name: str | None = None, replan: bool = False) -> Leaderboard:

@@ -6,6 +6,10 @@ regime's declared family), which seed, and its record if there is one, so a cell
 failed or not applicable is still a row that views can count. Views group and aggregate through
 :meth:`ResultSet.group_by` and :meth:`ResultSet.aggregate`; none of them reads raw record dicts,
 re-plans a suite, or selects regimes by name.
+
+In a tuned suite a (task, regime, seed) has one result per trial. :meth:`ResultSet.select_trials` keeps the
+trial with the best validation accuracy of each; :meth:`ResultSet.from_cells` (and so ``from_suite``) does
+it by default, so no view pools trials as if they were seeds.
 """
 
 from __future__ import annotations
@@ -28,6 +32,13 @@ if TYPE_CHECKING:
 
 Status = Literal["ok", "diverged", "failed", "missing", "n/a"]
 FINISHED = ("ok", "diverged")
+SELECTION_SCORE = "val_accuracy"  # trials are selected on the validation split, never on the test split
+
+
+def trial_label(trial: Mapping[str, Any]) -> str:
+    """A trial's setting, short: ``lr=0.001``, ``lam=10``, ``lr=0.003 lam=1``."""
+    return " ".join(f"{'lr' if k == 'learning_rate' else k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                    for k, v in trial.items())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,6 +101,7 @@ class Result:
     cell_hash: str
     record: Record | None = None
     not_applicable: str | None = None
+    trial: Mapping[str, Any] | None = None  # the tuning setting this result tried (None: untuned)
     splits: SplitSizes | None = None  # split sizes known apart from the record (a manifest for older records)
 
     @property
@@ -201,10 +213,12 @@ class ResultSet(Sequence[Result]):
         self._results = list(results)
 
     @classmethod
-    def from_cells(cls, cells: Iterable[Cell], store: Store) -> ResultSet:
-        """The results of ``cells`` with their records looked up in ``store`` by cell hash."""
-        return cls(Result(TaskRef.of_cell(c), RegimeRef.of_cell(c), c.seed, c.hash,
-                          None if c.not_applicable else store.get(c.hash), c.not_applicable) for c in cells)
+    def from_cells(cls, cells: Iterable[Cell], store: Store, select: bool = True) -> ResultSet:
+        """The results of ``cells`` with their records looked up in ``store`` by cell hash; with ``select``
+        (the default), one selected trial per task x regime x seed (see :meth:`select_trials`)."""
+        results = cls(Result(TaskRef.of_cell(c), RegimeRef.of_cell(c), c.seed, c.hash,
+                             None if c.not_applicable else store.get(c.hash), c.not_applicable, c.trial) for c in cells)
+        return results.select_trials() if select else results
 
     @classmethod
     def from_records(cls, records: Iterable[Record]) -> ResultSet:
@@ -212,11 +226,12 @@ class ResultSet(Sequence[Result]):
         return cls(Result(TaskRef.of_record(r), RegimeRef.of_record(r), r.seed, r.cell_hash, r) for r in records)
 
     @classmethod
-    def from_suite(cls, suite: Suite, store: Store, backend_name: str | None = None) -> ResultSet:
-        """The results of every cell ``suite`` plans for the backend (default: the active one)."""
+    def from_suite(cls, suite: Suite, store: Store, backend_name: str | None = None, select: bool = True) -> ResultSet:
+        """The results of every cell ``suite`` plans for the backend (default: the active one); ``select=False``
+        keeps every trial of a tuned suite."""
         from suite.plan import plan
 
-        return cls.from_cells(plan(suite, backend_name), store)
+        return cls.from_cells(plan(suite, backend_name), store, select)
 
     @overload
     def __getitem__(self, i: int) -> Result: ...
@@ -291,9 +306,33 @@ class ResultSet(Sequence[Result]):
                     agg.seeds.append(r.seed)
         return agg
 
+    def select_trials(self, score: str = SELECTION_SCORE) -> ResultSet:
+        """One result per task x regime x seed that has trials: the ``ok`` trial with the highest ``score``
+        (ties: the first in grid order). Without a scored trial the group keeps one result, so it still counts:
+        the first ``ok``, else diverged, else failed trial, else the first. Untuned results pass unchanged."""
+        groups: dict[tuple[str, str, int], list[Result]] = {}
+        for r in self._results:
+            if r.trial is not None:
+                groups.setdefault((r.task.label, r.regime.label, r.seed), []).append(r)
+        out = []
+        for r in self._results:
+            if r.trial is None:
+                out.append(r)
+            elif (trials := groups.pop((r.task.label, r.regime.label, r.seed), None)) is not None:
+                out.append(_selected(trials, score))
+        return ResultSet(out)
+
     def first(self) -> Result | None:
         """The first result, or None for an empty set."""
         return self._results[0] if self._results else None
+
+
+def _selected(trials: Sequence[Result], score: str) -> Result:
+    """The trial that represents its task x regime x seed (see :meth:`ResultSet.select_trials`)."""
+    scored = [r for r in trials if r.status == "ok" and r.score(score) is not None]
+    if scored:
+        return max(scored, key=lambda r: r.score(score) or 0.0)  # max keeps the first of equal scores
+    return next((r for status in ("ok", "diverged", "failed") for r in trials if r.status == status), trials[0])
 
 
 def _key(key: Key) -> Callable[[Result], Hashable]:

@@ -18,6 +18,9 @@ metric settings::
 
     [metrics.probe]
     probe_size = 300
+
+    [tuning]                      # optional: every regime is tried with each learning rate
+    learning_rate = [3e-4, 1e-3, 3e-3]
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import codecs
 import collections
 import dataclasses
 import hashlib
+import itertools
 import json
 import math
 import sys
@@ -34,7 +38,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from suite import registry
 from suite.api import Budget, Params, Regime, Task
@@ -56,7 +60,8 @@ MAX_LEARNING_RATE = 10.0
 MAX_SEED = 2**32 - 1  # what numpy and TensorFlow seeding accept
 MAX_SEEDS = 1_000
 MAX_ENTRIES = 1_000  # [[tasks]] and [[regimes]] entries, each
-MAX_CELLS = 100_000  # tasks x regimes x seeds
+MAX_CELLS = 100_000  # tasks x regimes x seeds x trials
+MAX_TRIALS = 64  # tuning trials per task x regime x seed
 MAX_PROBE_SIZE = 10_000  # the probe's kernel matrices are probe_size x probe_size
 MAX_LABEL = 120
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,79}$"  # safe as a file or directory name
@@ -125,6 +130,53 @@ class BudgetOverride(_Strict):
     learning_rate: float | None = Field(default=None, gt=0, le=MAX_LEARNING_RATE, description=f"in (0, {MAX_LEARNING_RATE:g}]")
 
 
+LearningRate = Annotated[float, Field(gt=0, le=MAX_LEARNING_RATE)]
+LearningRates = Annotated[list[LearningRate], Field(min_length=1, max_length=MAX_TRIALS,
+                                                    description=f"1 to {MAX_TRIALS} distinct learning rates in (0, {MAX_LEARNING_RATE:g}]")]
+
+
+def _distinct_values(values: list[Any] | None) -> list[Any] | None:
+    if values is not None and len({json.dumps(v, sort_keys=True) for v in values}) != len(values):
+        raise ValueError("a tuning grid lists each value once")
+    return values
+
+
+class TuningSettings(_Strict):
+    """The ``[tuning]`` table: the learning rates every regime is tried with; their number is the trial budget."""
+
+    learning_rate: LearningRates
+
+    _distinct = field_validator("learning_rate")(_distinct_values)
+
+
+class RegimeTuning(_Strict):
+    """A regime entry's ``tuning``: its own grid, replacing the suite's; it must give as many trials."""
+
+    learning_rate: LearningRates | None = None
+    params: dict[str, Annotated[list[Any], Field(min_length=1, max_length=MAX_TRIALS)]] = Field(
+        default_factory=dict, description="a list of values per regime param")
+
+    _distinct = field_validator("learning_rate")(_distinct_values)
+
+    @field_validator("params")
+    @classmethod
+    def _distinct_params(cls, params: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for values in params.values():
+            _distinct_values(values)
+        return params
+
+    @property
+    def size(self) -> int:
+        """The number of trials of this grid."""
+        return len(self.learning_rate or [None]) * math.prod(len(v) for v in self.params.values())
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> RegimeTuning:
+        if self.learning_rate is None and not self.params:
+            raise ValueError("a tuning table needs learning_rate or params")
+        return self
+
+
 class TaskEntry(_Strict):
     """One ``[[tasks]]`` entry."""
 
@@ -139,6 +191,7 @@ class RegimeEntry(_Strict):
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
     label: str | None = Field(default=None, description=f"at most {MAX_LABEL} characters; no '|' or control characters")
+    tuning: RegimeTuning | None = None
 
     @field_validator("label")
     @classmethod
@@ -212,6 +265,7 @@ class SuiteFile(_Strict):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     data: DataSettings = Field(default_factory=DataSettings)
+    tuning: TuningSettings | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -228,12 +282,26 @@ class ResolvedTask:
 
 
 @dataclasses.dataclass(frozen=True)
+class Trial:
+    """One point of a tuning grid: the budget's learning rate (None: the task's) and the regime params."""
+
+    learning_rate: float | None
+    params: Params
+    setting: tuple[tuple[str, Any], ...]  # what the grid varies, e.g. (("learning_rate", 0.001),)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The setting as a dict, e.g. ``{"learning_rate": 0.001}`` (for display; not part of a cell's key)."""
+        return dict(self.setting)
+
+
+@dataclasses.dataclass(frozen=True)
 class ResolvedRegime:
-    """A regime entry with its class found and its params validated."""
+    """A regime entry with its class found and its params validated; ``trials`` is its tuning grid (empty: untuned)."""
 
     cls: type[Regime]
     params: Params
     label: str
+    trials: tuple[Trial, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -251,6 +319,12 @@ class Suite:
     source: str
     sha256: str
     data: DataSettings = dataclasses.field(default_factory=DataSettings)
+    tuning: TuningSettings | None = None
+
+    @property
+    def n_trials(self) -> int:
+        """Trials per task x regime x seed (1 when untuned; the same for every regime)."""
+        return max((len(r.trials) for r in self.regimes), default=0) or 1
 
 
 def params_suffix(params: Params, defaults: Params) -> str:
@@ -390,6 +464,59 @@ def _validate_params(cls: type[Task | Regime], params: dict[str, Any], where: li
         return None
 
 
+def _unequal_trials(tuning: TuningSettings | None, counts: Sequence[tuple[str, str, int, bool]]) -> list[str]:
+    """Problems for the regime entries (``(where, label, trials, tuned)``) whose number of trials differs from
+    the suite's: that of ``[tuning]``, else that of the first entry."""
+    if not counts:
+        return []
+    expected, source = ((len(tuning.learning_rate), "the suite's [tuning] gives") if tuning is not None
+                        else (counts[0][2], f"{counts[0][1]!r}{'' if counts[0][3] else ' (untuned)'} gets"))
+    return [f"{where}: {label!r} gets {n} trial{'s' * (n != 1)}{'' if tuned else ' (untuned)'}, but {source} {expected}; "
+            "every regime gets the same number of trials (the same tuning budget)"
+            for where, label, n, tuned in counts if n != expected]
+
+
+def suite_trials(tuning: TuningSettings | None, params: Params) -> tuple[Trial, ...]:
+    """The trials the suite's ``[tuning]`` gives a regime entry with ``params`` (none without the table)."""
+    lrs = tuning.learning_rate if tuning is not None else []
+    return tuple(Trial(lr, params, (("learning_rate", lr),)) for lr in lrs)
+
+
+def _regime_trials(cls: type[Regime], entry: RegimeEntry, params: Params, where: list[Any],
+                   problems: list[str]) -> tuple[Trial, ...]:
+    """The grid of a regime entry's own ``tuning``: its learning rates x each param's values, in file order,
+    every value validated against ``cls.Params``; empty, with the problems appended, when it is unusable."""
+    tuning = entry.tuning
+    assert tuning is not None
+    errors: list[str] = []
+    if "learning_rate" in tuning.params and tuning.learning_rate is not None:
+        errors.append(f"{_loc([*where, 'params', 'learning_rate'])}: tune the budget's learning_rate or the param of that name, not both")
+    for name, values in tuning.params.items():
+        for value in values:
+            _validate_params(cls, {**entry.params, name: value}, [*where, "params"], errors)
+    if (n := tuning.size) > MAX_TRIALS:
+        errors.append(f"{_loc(where)}: {n} trials (the product of the grid's lengths); a regime has at most {MAX_TRIALS}")
+    if errors:
+        problems.extend(dict.fromkeys(errors))
+        return ()
+    trials: dict[tuple[float | None, str], Trial] = {}
+    for lr in tuning.learning_rate or [None]:
+        for values in itertools.product(*tuning.params.values()):
+            tuned = dict(zip(tuning.params, values))
+            trial_params = _validate_params(cls, {**entry.params, **tuned}, [*where, "params"], errors) if tuned else params
+            if trial_params is None:
+                continue
+            shown = trial_params.model_dump(mode="json")  # the validated values (a TOML 1 for a float reads 1.0)
+            setting = ((("learning_rate", lr),) if lr is not None else ()) + tuple((k, shown[k]) for k in tuned)
+            key = (lr, trial_params.model_dump_json())
+            if key in trials:
+                errors.append(f"{_loc(where)}: two trials are the same setting ({trials[key].as_dict()} and {dict(setting)}); "
+                              "list each value once")
+            trials.setdefault(key, Trial(lr, trial_params, setting))
+    problems.extend(dict.fromkeys(errors))
+    return () if errors else tuple(trials.values())
+
+
 def find_suite(name_or_path: str | None) -> Path:
     """A suite file's path from a path, or from the name of a suite shipped in the package."""
     if name_or_path is None:
@@ -473,10 +600,12 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
         raise SpecError(source, _format_validation_error(exc, [], SuiteFile) + _unknown_names(raw)) from None
 
     problems: list[str] = []
-    n_cells = len(spec.tasks) * len(spec.regimes) * len(spec.suite.seeds)
+    n_trials = (len(spec.tuning.learning_rate) if spec.tuning is not None
+                else max((e.tuning.size for e in spec.regimes if e.tuning is not None), default=1))
+    n_cells = len(spec.tasks) * len(spec.regimes) * len(spec.suite.seeds) * n_trials
     if n_cells > MAX_CELLS:
         problems.append(f"(top level): {len(spec.tasks)} tasks x {len(spec.regimes)} regimes x {len(spec.suite.seeds)} seeds "
-                        f"= {n_cells} cells; a suite has at most {MAX_CELLS}")
+                        + (f"x {n_trials} trials " if n_trials > 1 else "") + f"= {n_cells} cells; a suite has at most {MAX_CELLS}")
     if "report" in raw:  # the default sections are known ones: import the registry only when a file names some
         problems.extend(_section_problems(spec.report.sections))
 
@@ -504,6 +633,7 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
         tasks.append(task)
 
     regimes: list[ResolvedRegime] = []
+    trial_counts: list[tuple[str, str, int, bool]] = []  # (where, label, trials, tuned) of each entry
     for i, rentry in enumerate(spec.regimes):
         try:
             rcls = registry.regimes.get(rentry.name)
@@ -517,11 +647,16 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
         problem = None if rentry.label else _label_problem(label)
         if problem:
             problems.append(f"regimes[{i}].params: its label {_clip(repr(label))} is unusable: {problem}; give the entry a 'label'")
-        regimes.append(ResolvedRegime(rcls, rparams, label))
+        trials = (suite_trials(spec.tuning, rparams) if rentry.tuning is None
+                  else _regime_trials(rcls, rentry, rparams, ["regimes", i, "tuning"], problems))
+        if rentry.tuning is None or trials:
+            trial_counts.append((f"regimes[{i}]" + (".tuning" if rentry.tuning else ""), label, max(len(trials), 1), bool(trials)))
+        regimes.append(ResolvedRegime(rcls, rparams, label, trials))
 
     counts = collections.Counter(r.label for r in regimes)
     for dup in sorted(x for x, n in counts.items() if n > 1):
         problems.append(f"regimes: two entries are both labelled {dup!r}; give one a distinct 'label'")
+    problems.extend(_unequal_trials(spec.tuning, trial_counts))
     task_counts = collections.Counter(t.label for t in tasks)
     for dup in sorted(x for x, n in task_counts.items() if n > 1):
         problems.append(f"tasks: {dup!r} is listed twice")
@@ -539,4 +674,5 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
         source=source,
         sha256=hashlib.sha256(encoded).hexdigest(),
         data=spec.data,
+        tuning=spec.tuning,
     )

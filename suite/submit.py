@@ -26,8 +26,8 @@ from suite.api import Regime
 from suite.paths import slug
 from suite.plan import Cell, plan
 from suite.records import Record
-from suite.results import ResultSet
-from suite.spec import ResolvedRegime, Suite, params_suffix
+from suite.results import ResultSet, trial_label
+from suite.spec import ResolvedRegime, Suite, params_suffix, suite_trials
 from suite.store import COMPLETE, Store
 from suite.tables import render
 from suite.tables import rows as table_rows
@@ -108,7 +108,7 @@ def with_regime(suite: Suite, cls: type[Regime], params: dict[str, Any] | None =
     label = cls.name + params_suffix(p, cls.Params())
     if any(r.label == label for r in suite.regimes):
         raise SubmissionError(f"suite {suite.name} already has a different regime labelled {label!r}")
-    resolved = ResolvedRegime(cls, p, label)
+    resolved = ResolvedRegime(cls, p, label, suite_trials(suite.tuning, p))  # a tuned suite's trials, like every regime
     return dataclasses.replace(suite, regimes=(*suite.regimes, resolved)), resolved
 
 
@@ -149,8 +149,8 @@ def check_protocol(cells: Sequence[Cell], store: Store) -> ProtocolReport:
     current_code = provenance.code_hash(cells[0].regime.cls) if cells else ""
     stale_code = 0
     dirty: set[str] = set()
-    for result in ResultSet.from_cells(cells, store):
-        where = f"{result.task.label} / seed {result.seed}"
+    for result in ResultSet.from_cells(cells, store, select=False):  # every trial is a required cell
+        where = f"{result.task.label} / seed {result.seed}" + (f" / {trial_label(result.trial)}" if result.trial else "")
         record = result.record
         if result.status == "n/a":
             report.not_applicable += 1
@@ -196,10 +196,10 @@ def check_protocol(cells: Sequence[Cell], store: Store) -> ProtocolReport:
 def entry(suite: Suite, regime: ResolvedRegime, cells: Sequence[Cell], store: Store, *, source: str,
           checks: Sequence[str] = (), warnings: Sequence[str] = ()) -> dict[str, Any]:
     """The leaderboard entry of a regime: identity, every cell with its record hash and scores, aggregates."""
-    results = ResultSet.from_cells(cells, store)
+    results = ResultSet.from_cells(cells, store, select=False)
     rows: list[dict[str, Any]] = []
     for r in results:
-        base = {"task": r.task.label, "seed": r.seed, "cell_hash": r.cell_hash}
+        base = {"task": r.task.label, "seed": r.seed, "cell_hash": r.cell_hash, **({"trial": dict(r.trial)} if r.trial else {})}
         if r.status == "n/a":
             rows.append({**base, "not_applicable": r.not_applicable})
         elif r.record is None:
@@ -208,7 +208,7 @@ def entry(suite: Suite, regime: ResolvedRegime, cells: Sequence[Cell], store: St
             scores = {k: r.record.summary.get(k) for k in ENTRY_SCORES if k in r.record.summary}
             rows.append({**base, "record_hash": r.record.record_hash, "status": r.status, "scores": scores})
     aggregate: dict[str, dict[str, Any]] = {}
-    for task, group in results.group_by("task").items():
+    for task, group in results.select_trials().group_by("task").items():
         aggs = {k: a for k in ENTRY_SCORES if (a := group.aggregate(k)).values}
         if aggs:
             aggregate[task] = {k: {"mean": a.mean, "std": a.std, "n": len(a.values)} for k, a in aggs.items()}

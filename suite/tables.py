@@ -1,11 +1,13 @@
 """Tables of results: one row per task x regime, each score aggregated over seeds, rendered with tabulate.
 
 A table shows a :class:`suite.results.ResultSet` (built from a suite's planned cells, so records of
-another suite version, or of another task or regime version, can never mix in).
+another suite version, or of another task or regime version, can never mix in). When a row's results
+are selected trials of a tuned suite, a ``tuned`` column says which setting won, per seed, counted.
 """
 
 from __future__ import annotations
 
+import collections
 import csv
 import dataclasses
 import io
@@ -15,7 +17,7 @@ from typing import Literal
 from tabulate import tabulate
 
 from suite import protocol
-from suite.results import Aggregate, ResultSet
+from suite.results import SELECTION_SCORE, Aggregate, ResultSet, trial_label
 from suite.scores import Score, score_of
 
 Format = Literal["md", "latex", "csv", "html"]
@@ -31,6 +33,7 @@ class Row:
     task: str
     regime: str
     metrics: dict[str, Aggregate]
+    tuned: str = ""  # the winning trial settings, e.g. "lr=0.001 (3/5), lr=0.003 (2/5)"; empty when untuned
     budget: float | None = None  # the share of the shared budget used, when more than 1
 
     @property
@@ -44,8 +47,19 @@ def rows(results: ResultSet, metrics: Sequence[str]) -> list[Row]:
     out = []
     for (task, regime), group in results.group_by("task", "regime").items():
         extra = [b for r in group if (b := protocol.extra_budget(r.record)) is not None]
-        out.append(Row(task, regime, {m: group.aggregate(m) for m in metrics}, max(extra) if extra else None))
+        out.append(Row(task, regime, {m: group.aggregate(m) for m in metrics}, tuned_summary(group), max(extra) if extra else None))
     return out
+
+
+def tuned_summary(results: ResultSet) -> str:
+    """The trial setting of each finished result, counted over the results that come from trials, most
+    frequent first (``lr=0.001 (3/5), lr=0.003 (2/5)``); empty when none comes from trials. A seed whose
+    trials have no validation score to select on (all diverged; records older than the validation split)
+    counts as ``unselected``."""
+    tried = [r for r in results if r.trial is not None]
+    counts = collections.Counter(trial_label(r.trial) if r.status == "ok" and r.score(SELECTION_SCORE) is not None else "unselected"
+                                 for r in tried if r.trial is not None and r.finished)
+    return ", ".join(f"{label} ({n}/{len(tried)})" for label, n in counts.most_common())
 
 
 def format_cell(agg: Aggregate, score: Score) -> str:
@@ -79,10 +93,11 @@ def _header(score: Score) -> str:
 def render(rows: Sequence[Row], metrics: Sequence[str], fmt: Format = "md") -> str:
     """Render rows as Markdown, LaTeX, HTML (tabulate) or CSV (mean, 95% interval bounds and n as separate columns)."""
     scores = [score_of(m) for m in metrics]
+    tuned = ["tuned"] if any(r.tuned for r in rows) else []  # the column appears only for tuned suites
     if fmt == "csv":
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\n")
-        w.writerow(["task", "regime", "n", "budget_used"] + [f"{s.name}_{part}" for s in scores for part in ("mean", "ci_low", "ci_high", "n")])
+        w.writerow(["task", "regime", "n", "budget_used"] + [f"{s.name}_{part}" for s in scores for part in ("mean", "ci_low", "ci_high", "n")] + tuned)
         for r in rows:
             line: list[object] = [r.task, r.regime, max((a.n for a in r.metrics.values()), default=0), r.budget or 1.0]
             for s in scores:
@@ -93,12 +108,12 @@ def render(rows: Sequence[Row], metrics: Sequence[str], fmt: Format = "md") -> s
                 i = a.interval
                 line += ["" if not a.values else repr(i.mean), "" if i.low is None else repr(i.low),
                          "" if i.high is None else repr(i.high), len(a.values)]
-            w.writerow(line)
+            w.writerow(line + [r.tuned for _ in tuned])
         return out.getvalue()
     if fmt not in _TABULATE_FORMAT:
         raise ValueError(f"unknown table format {fmt!r}; expected md, latex, csv or html")
-    headers = ["task", "regime"] + [_header(s) for s in scores]
-    body = [[r.task, r.regime_text] + [format_cell(r.metrics[s.name], s) for s in scores] for r in rows]
+    headers = ["task", "regime"] + [_header(s) for s in scores] + tuned
+    body = [[r.task, r.regime_text] + [format_cell(r.metrics[s.name], s) for s in scores] + [r.tuned for _ in tuned] for r in rows]
     return tabulate(body, headers=headers, tablefmt=_TABULATE_FORMAT[fmt], disable_numparse=True)
 
 
