@@ -21,7 +21,7 @@ from suite import backend
 from suite.api import DataUnavailable, TaskData
 from suite.plan import Cell, plan
 from suite.records import Record, SuiteRef
-from suite.results import trial_label
+from suite.spec import trial_label
 from suite.runner import run_cell
 from suite.spec import ResolvedTask, Suite
 from suite.splits import carve_validation

@@ -17,7 +17,7 @@ from typing import Any
 from suite import backend, estimators
 from suite.hashing import content_hash
 from suite.splits import VALIDATION_SEED
-from suite.results import trial_label
+from suite.spec import trial_label
 from suite.spec import ProbeSettings, ResolvedRegime, ResolvedTask, Suite
 
 

@@ -35,12 +35,6 @@ FINISHED = ("ok", "diverged")
 SELECTION_SCORE = "val_accuracy"  # trials are selected on the validation split, never on the test split
 
 
-def trial_label(trial: Mapping[str, Any]) -> str:
-    """A trial's setting, short: ``lr=0.001``, ``lam=10``, ``lr=0.003 lam=1``."""
-    return " ".join(f"{'lr' if k == 'learning_rate' else k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                    for k, v in trial.items())
-
-
 @dataclasses.dataclass(frozen=True)
 class TaskRef:
     """The task of a result: identity, params, and what analyses need to know about it."""

@@ -34,7 +34,7 @@ import json
 import math
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -325,6 +325,12 @@ class Suite:
     def n_trials(self) -> int:
         """Trials per task x regime x seed (1 when untuned; the same for every regime)."""
         return max((len(r.trials) for r in self.regimes), default=0) or 1
+
+
+def trial_label(trial: Mapping[str, Any]) -> str:
+    """A trial's setting, short: ``lr=0.001``, ``lam=10``, ``lr=0.003 lam=1``."""
+    return " ".join(f"{'lr' if k == 'learning_rate' else k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                    for k, v in trial.items())
 
 
 def params_suffix(params: Params, defaults: Params) -> str:

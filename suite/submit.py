@@ -26,7 +26,8 @@ from suite.api import Regime
 from suite.paths import slug
 from suite.plan import Cell, plan
 from suite.records import Record
-from suite.results import ResultSet, trial_label
+from suite.results import ResultSet
+from suite.spec import trial_label
 from suite.spec import ResolvedRegime, Suite, params_suffix, suite_trials
 from suite.store import COMPLETE, Store
 from suite.tables import render

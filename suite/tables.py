@@ -17,7 +17,8 @@ from typing import Literal
 from tabulate import tabulate
 
 from suite import protocol
-from suite.results import SELECTION_SCORE, Aggregate, ResultSet, trial_label
+from suite.results import SELECTION_SCORE, Aggregate, ResultSet
+from suite.spec import trial_label
 from suite.scores import Score, score_of
 
 Format = Literal["md", "latex", "csv", "html"]
