@@ -18,8 +18,8 @@ from tabulate import tabulate
 
 from suite import protocol
 from suite.results import SELECTION_SCORE, Aggregate, ResultSet
-from suite.spec import trial_label
 from suite.scores import Score, score_of
+from suite.spec import trial_label
 
 Format = Literal["md", "latex", "csv", "html"]
 DEFAULT_METRICS = ("test_accuracy", "selected_test_accuracy", "epochs_to_target", "train_seconds")
