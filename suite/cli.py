@@ -302,7 +302,7 @@ def leaderboard(
         if stale:
             typer.secho("out of date: " + ", ".join(str(p) for p in stale) + f"\nrun `e2ebench leaderboard {suite}`", err=True, fg=typer.colors.RED)
             raise typer.Exit(1)
-        typer.echo(f"{board.directory}: up to date ({len(board.results.finished())} verified records)")
+        typer.echo(f"{board.directory}: up to date ({board.verified} verified records)")
         return
     for path in lb.write(board, metrics):
         typer.echo(str(path))

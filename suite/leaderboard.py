@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from suite.plan import plan
-from suite.records import SplitSizes
+from suite.records import Record, SplitSizes
 from suite.results import RegimeRef, Result, ResultSet, TaskRef
 from suite.scores import score_of
 from suite.spec import Suite
@@ -65,7 +65,8 @@ class Leaderboard:
     directory: Path
     suite: dict[str, Any]  # name, version, sha256, seeds, description
     backend: str
-    results: ResultSet
+    results: ResultSet  # one selected trial per task x regime x seed
+    verified: int = 0  # records checked against the manifest (every trial) and the entries
 
     @property
     def label(self) -> str:
@@ -107,7 +108,8 @@ def load(lb_dir: Path) -> Leaderboard:
         raise StoreError(f"{lb_dir}: no {MANIFEST}; render the leaderboard from its suite first (`e2ebench leaderboard SUITE`)")
     manifest = json.loads(path.read_text(encoding="utf-8"))
     store = Store(lb_dir, quarantine=False)  # committed records are never moved: a bad one is an error
-    own = ResultSet(_manifest_result(c, store) for c in manifest["cells"]).select_trials()
+    every = ResultSet(_manifest_result(c, store) for c in manifest["cells"])
+    own = every.select_trials()
     labels = set(own.labels("regime"))
     tasks = {r.task.label: r.task for r in own}
     extra = []
@@ -121,20 +123,28 @@ def load(lb_dir: Path) -> Leaderboard:
             if c["task"] not in tasks:
                 continue
             na = c.get("not_applicable")
-            extra.append(Result(tasks[c["task"]], ref, int(c["seed"]), c["cell_hash"], None if na else store.get(c["cell_hash"]), na,
+            extra.append(Result(tasks[c["task"]], ref, int(c["seed"]), c["cell_hash"], None if na else _checked(store, c), na,
                                 c.get("trial")))
     submitted = ResultSet(extra).select_trials()  # entries list every trial; the table shows the selected ones
     ordered = ResultSet()
     for task in tasks:
         ordered += own.where(task=task) + submitted.where(task=task)
-    return Leaderboard(Path(lb_dir), manifest["suite"], manifest["backend"], ordered)
+    verified = sum(r.record is not None for r in every) + sum(r.record is not None for r in extra)
+    return Leaderboard(Path(lb_dir), manifest["suite"], manifest["backend"], ordered, verified)
+
+
+def _checked(store: Store, cell: dict[str, Any]) -> Record | None:
+    """The stored record of a manifest's or entry's cell, which must have the hash the cell lists."""
+    record = store.get(cell["cell_hash"])
+    expected = cell.get("record_hash")
+    if record is not None and expected is not None and record.record_hash != expected:
+        raise StoreError(f"{store.path(cell['cell_hash'])}: record hash {record.record_hash[:12]} differs from the "
+                         f"listed {expected[:12]} (a record of a frozen leaderboard was replaced)")
+    return record
 
 
 def _manifest_result(cell: dict[str, Any], store: Store) -> Result:
-    record = None if cell["not_applicable"] else store.get(cell["cell_hash"])
-    if record is not None and cell["record_hash"] is not None and record.record_hash != cell["record_hash"]:
-        raise StoreError(f"{store.path(cell['cell_hash'])}: record hash {record.record_hash[:12]} differs from the "
-                         f"manifest's {cell['record_hash'][:12]} (a record of a frozen leaderboard was replaced)")
+    record = None if cell["not_applicable"] else _checked(store, cell)
     splits = SplitSizes(**cell["splits"]) if cell.get("splits") else None
     return Result(TaskRef(**cell["task"]), RegimeRef(**cell["regime"]), int(cell["seed"]), cell["cell_hash"], record,
                   cell["not_applicable"], trial=cell.get("trial"), splits=splits)
