@@ -47,6 +47,7 @@ def embed_labels(x: np.ndarray, labels: np.ndarray, slots: np.ndarray, value: fl
     return flat.reshape(x.shape)
 
 
+@keras.saving.register_keras_serializable(package="e2ebench")
 class EveryLabel(keras.layers.Layer):
     """Repeat each input once per class with that class embedded in its label slots:
     ``(batch, *shape) -> (batch * num_classes, *shape)``, example-major."""
@@ -70,6 +71,10 @@ class EveryLabel(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return (None, *input_shape[1:])
+
+    def get_config(self) -> dict[str, Any]:
+        # plain data, so an isolated worker's predictor can be rebuilt by the harness
+        return {**super().get_config(), "slots": [int(s) for s in self.slots], "value": self.value, "num_classes": self.num_classes}
 
 
 @regimes.register

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 
+@keras.saving.register_keras_serializable(package="e2ebench")
 class StopGradient(keras.layers.Layer):
     """Identity in the forward pass; no gradient flows back through it (isolates a block's local loss)."""
 

@@ -133,6 +133,15 @@ class TaskData:
         """The same data with the validation split hidden (what every regime sees)."""
         return dataclasses.replace(self, validation=None)
 
+    def training_only(self) -> TaskData:
+        """What a regime sees: the training split (and the training halves of module targets); the test
+        splits are empty and the validation split is absent."""
+        def empty(split: Split) -> Split:
+            return Split(split.x[:0], split.y[:0])
+
+        targets = {k: dataclasses.replace(t, test=empty(t.test)) for k, t in self.module_targets.items()}
+        return dataclasses.replace(self, test=empty(self.test), validation=None, module_targets=targets)
+
 
 def default_aux_head(feature_shape: Sequence[int], num_classes: int, max_features: int = 2048) -> keras.Layer:
     """Auxiliary classifier for layer-wise training: average-pool to at most ``max_features`` features,

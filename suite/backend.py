@@ -43,9 +43,20 @@ def seed_everything(seed: int) -> None:
         torch.use_deterministic_algorithms(True, warn_only=True)
 
 
+_threads: int | None = None
+
+
+def training_threads() -> int:
+    """The CPU threads this process trains with (what :func:`limit_threads` set, else every core);
+    an isolated worker is given the same number, so it computes exactly what this process would."""
+    return _threads if _threads is not None else max(1, os.cpu_count() or 1)
+
+
 def limit_threads(threads: int) -> None:
     """Limit the backend's CPU threads (for worker processes sharing a machine). Call before any op runs."""
+    global _threads
     threads = max(1, int(threads))
+    _threads = threads
     os.environ["OMP_NUM_THREADS"] = str(threads)
     if name() == "tensorflow":
         import tensorflow as tf

@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -22,10 +23,10 @@ from suite.api import DataUnavailable, TaskData
 from suite.plan import Cell, plan
 from suite.records import Record, SuiteRef
 from suite.spec import trial_label
-from suite.runner import run_cell
+from suite.runner import Isolation, isolated, run_cell
 from suite.spec import ResolvedTask, Suite
 from suite.splits import carve_validation
-from suite.store import Store
+from suite.store import Ledger, Store
 
 
 @dataclasses.dataclass
@@ -78,13 +79,18 @@ def describe(record: Record) -> str:
 
 
 def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callable[[str], None] | None = None,
-              cells: list[Cell] | None = None, jobs: int = 1, plugins: Sequence[str | os.PathLike[str]] = ()) -> RunReport:
+              cells: list[Cell] | None = None, jobs: int = 1, plugins: Sequence[str | os.PathLike[str]] = (),
+              isolation: Isolation | None = None, guard: Sequence[str | os.PathLike[str]] = ()) -> RunReport:
     """Run every cell of ``suite`` (or the given subset) that has no finished record in ``store``.
 
     Args:
         jobs: worker processes; 1 runs the cells in this process.
         plugins: plugin files the workers must import (those loaded here with ``--plugin``).
+        isolation: where regime code runs (default: in process, except untrusted regimes, always isolated).
+        guard: directories besides the store's whose records no isolated cell may change (a leaderboard's).
     """
+    isolation = isolation or Isolation()
+    isolation = dataclasses.replace(isolation, plugins=tuple(dict.fromkeys([*isolation.plugins, *(str(p) for p in plugins)])))
     cells = plan(suite) if cells is None else cells
     report = RunReport(cells=len(cells))
     todo = []
@@ -98,16 +104,24 @@ def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callabl
     ref = SuiteRef(name=suite.name, version=suite.version, sha256=suite.sha256)
     bar = tqdm(total=len(todo), desc=f"{suite.name} {suite.version}", unit="cell", disable=not progress or not todo, dynamic_ncols=True)
     write = log or (lambda line: tqdm.write(line))
-    results = _in_process(todo, ref, bar) if jobs <= 1 else _in_pool(todo, ref, jobs, [str(p) for p in plugins])
+    results = _in_process(todo, ref, bar, isolation) if jobs <= 1 else _in_pool(todo, ref, jobs, [str(p) for p in plugins], isolation)
+    # An isolated worker without a sandbox could reach the files: every change it makes is undone.
+    ledger = Ledger([store.root, *guard]) if any(isolated(c, isolation) for c in todo) else None
     try:
         for cell, outcome in results:
+            if ledger is not None and (tampered := ledger.restore()):
+                write(f"TAMPER   {cell.title}: files changed while the cell ran; restored: {'; '.join(tampered[:5])}")
+                if isinstance(outcome, Record):
+                    outcome = _tampered(outcome, tampered)
             bar.update(1)
             if isinstance(outcome, DataUnavailable):
                 if cell.task.label not in report.unavailable:
                     report.unavailable[cell.task.label] = str(outcome)
                     write(f"SKIPPED  {cell.task.label}: data not available (instructions at the end)")
                 continue
-            store.put(outcome)
+            written = store.put(outcome)
+            if ledger is not None:
+                ledger.accept(written)
             report.ran += 1
             if outcome.status == "failed":
                 report.failed.append(cell.title)
@@ -122,7 +136,13 @@ def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callabl
 Outcome = tuple[Cell, "Record | DataUnavailable"]
 
 
-def _in_process(todo: list[Cell], ref: SuiteRef, bar: tqdm) -> Iterator[Outcome]:
+def _tampered(record: Record, changes: list[str]) -> Record:
+    """``record`` turned into a failure: files outside its own record changed while its cell ran."""
+    error = "the cell changed files it must not touch (undone by the harness): " + "; ".join(changes[:20])
+    return record.model_copy(update={"status": "failed", "error": error, "summary": {}}).sealed()
+
+
+def _in_process(todo: list[Cell], ref: SuiteRef, bar: tqdm, isolation: Isolation) -> Iterator[Outcome]:
     cache = _DataCache()
     unavailable: dict[str, DataUnavailable] = {}
     for cell in todo:
@@ -136,37 +156,47 @@ def _in_process(todo: list[Cell], ref: SuiteRef, bar: tqdm) -> Iterator[Outcome]
             unavailable[cell.task.label] = exc
             yield cell, exc
             continue
-        yield cell, run_cell(cell, ref, data)
+        yield cell, run_cell(cell, ref, data, isolation)
 
 
 _worker_cache: _DataCache | None = None
 
 
-def _init_worker(plugins: list[str], threads: int) -> None:
+def _init_worker(plugins: list[str], threads: int, untrusted: list[tuple[str, list]]) -> None:
     global _worker_cache
     from suite.registry import load_plugin_file
+    from suite.untrusted import register_described
 
     backend.limit_threads(threads)
     for path in plugins:
         load_plugin_file(Path(path))
+    for path, described in untrusted:  # stand-ins only: the untrusted code itself runs in isolated workers
+        register_described(path, described)
     _worker_cache = _DataCache()
 
 
-def _work(cell: Cell, ref: SuiteRef) -> Record | DataUnavailable:
+def _work(cell: Cell, ref: SuiteRef, isolation: Isolation) -> Record | DataUnavailable:
     assert _worker_cache is not None
     try:
         data = _worker_cache.get(cell.task)
     except DataUnavailable as exc:
         return exc
-    return run_cell(cell, ref, data)
+    return run_cell(cell, ref, data, isolation)
 
 
-def _in_pool(todo: list[Cell], ref: SuiteRef, jobs: int, plugins: list[str]) -> Iterator[Outcome]:
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+def _in_pool(todo: list[Cell], ref: SuiteRef, jobs: int, plugins: list[str], isolation: Isolation) -> Iterator[Outcome]:
+    from suite.untrusted import is_untrusted
+
+    threads = backend.training_threads()  # every cell trains with the same threads, whatever the executor
+    untrusted: dict[str, dict[str, Any]] = {}
+    for c in todo:
+        if is_untrusted(c.regime.cls):
+            untrusted.setdefault(c.regime.cls.untrusted_file, {})[c.regime.cls.name] = c.regime.cls.description_data  # type: ignore[attr-defined]
     ctx = multiprocessing.get_context("spawn")  # fresh interpreters: no backend state is forked
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(plugins, threads))
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
+                               initargs=(plugins, threads, [(f, list(d.values())) for f, d in untrusted.items()]))
     try:
-        pending = {pool.submit(_work, cell, ref): cell for cell in todo}
+        pending = {pool.submit(_work, cell, ref, isolation): cell for cell in todo}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:

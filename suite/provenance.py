@@ -11,7 +11,10 @@ from pathlib import Path
 
 
 def code_hash(cls: type) -> str:
-    """sha256 of the source file that defines ``cls`` (changes whenever its code changes)."""
+    """sha256 of the source file that defines ``cls`` (changes whenever its code changes); for a stand-in
+    of an untrusted regime, of the file it came from."""
+    if isinstance(getattr(cls, "code_sha256", None), str):
+        return cls.code_sha256  # type: ignore[attr-defined]
     try:
         source = Path(inspect.getfile(cls)).read_bytes()
     except (TypeError, OSError):

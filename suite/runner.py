@@ -5,6 +5,7 @@ The harness never knows how a regime trains; the regime never evaluates on the t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import math
 import socket
@@ -16,9 +17,11 @@ import numpy as np
 
 import keras
 from suite import backend, provenance
-from suite.api import Budget, DataUnavailable, Diverged, Network, Split, Task, TaskData, TrainContext
+from suite.api import Budget, DataUnavailable, Diverged, Network, Split, Task, TaskData
+from suite.context import FitContext
 from suite.plan import Cell
 from suite.probe import Probe
+from suite.sandbox import Limits, Worker, WorkerError
 from suite.records import EpochRecord, Provenance, Record, Reinitialization, SplitSizes, SuiteRef, finite_or_none
 from suite.scores import training_summary
 
@@ -35,133 +38,280 @@ def accuracy(predictor: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     return correct / len(x)
 
 
-class _EpochReporter(keras.callbacks.Callback):
-    """Turns Keras' epoch logs into :meth:`TrainContext.report_epoch` calls."""
+class Recorder:
+    """The harness's measurements of one cell, epoch by epoch, on data the regime never sees: test and
+    validation accuracy, and the information plane on the probe set."""
 
-    def __init__(self, ctx: TrainContext, n_examples: int, predictor: keras.Model | None, stage: str | None,
-                 loss_key: str, accuracy_key: str | None) -> None:
-        super().__init__()
-        self._ctx, self._n, self._predictor, self._stage = ctx, n_examples, predictor, stage
-        self._loss_key, self._acc_key = loss_key, accuracy_key
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        logs = logs or {}
-        if self._loss_key not in logs:  # a wrong key is a regime bug, not a diverged run
-            raise KeyError(f"ctx.fit(loss_key={self._loss_key!r}): Keras logged only {sorted(logs)}")
-        steps = math.ceil(self._n / self._ctx.budget.batch_size)
-        self._ctx.report_epoch(
-            train_loss=float(logs[self._loss_key]),
-            train_accuracy=float(logs[self._acc_key]) if self._acc_key and self._acc_key in logs else None,
-            examples=self._n,
-            steps=steps,
-            predictor=self._predictor,
-            stage=self._stage,
-        )
-
-
-class CellContext(TrainContext):
-    """The harness's side of :class:`suite.api.TrainContext` for one cell."""
-
-    def __init__(self, task: Task, data: TaskData, network: Network, budget: Budget, seed: int, probe: Probe | None,
-                 validation: Split | None = None) -> None:
-        self.task, self.data, self.network, self.budget, self.seed = task, data, network, budget, seed
-        self._validation = validation
+    def __init__(self, test: Split, validation: Split | None, probe: Probe | None, budget_epochs: int) -> None:
+        self.test, self.validation, self.probe, self.budget_epochs = test, validation, probe, budget_epochs
         self.history: list[EpochRecord] = []
-        self.notes: dict[str, Any] = {}
-        self.reinitialization: Reinitialization | None = None
-        self._probe = probe
-        self._train_seconds = 0.0
-        self._examples = 0
-        self._steps = 0
-        self._measure(epoch=0, train_loss=None, train_accuracy=None, predictor=None, stage=None)
-        self._clock = time.perf_counter()
 
-    def _measure(self, *, epoch: int, train_loss: float | None, train_accuracy: float | None,
-                 predictor: keras.Model | None, stage: str | None) -> None:
-        model = predictor if predictor is not None else self.network.composed()
+    def measure(self, network: Network, predictor: keras.Model | None, *, train_loss: float | None,
+                train_accuracy: float | None, stage: str | None, seconds: float, examples: int, steps: int) -> None:
+        """Measure ``predictor`` (default: the composed network) and probe ``network`` as they are now."""
+        epoch = len(self.history)
+        model = predictor if predictor is not None else network.composed()
         probe = None
-        if self._probe is not None and self._probe.due(epoch, self.budget.epochs):
-            probe = self._probe.measure(self.network)
+        if self.probe is not None and self.probe.due(epoch, self.budget_epochs):
+            probe = self.probe.measure(network)
         self.history.append(
             EpochRecord(
                 epoch=epoch,
                 stage=stage,
                 train_loss=finite_or_none(train_loss),
                 train_accuracy=finite_or_none(train_accuracy),
-                test_accuracy=accuracy(model, self.data.test.x, self.data.test.y),
-                val_accuracy=accuracy(model, self._validation.x, self._validation.y) if self._validation is not None else None,
-                seconds=self._train_seconds,
-                examples=self._examples,
-                steps=self._steps,
+                test_accuracy=accuracy(model, self.test.x, self.test.y),
+                val_accuracy=accuracy(model, self.validation.x, self.validation.y) if self.validation is not None else None,
+                seconds=seconds,
+                examples=examples,
+                steps=steps,
                 probe=probe,
             )
         )
+
+
+class CellContext(FitContext):
+    """The harness's side of :class:`suite.api.TrainContext` for a cell trained in the harness's process.
+
+    ``data`` is what the regime sees (:meth:`TaskData.training_only` in :func:`run_cell`); ``test``
+    (default: ``data.test``) and ``validation`` are what the harness measures on.
+    """
+
+    def __init__(self, task: Task, data: TaskData, network: Network, budget: Budget, seed: int, probe: Probe | None,
+                 validation: Split | None = None, test: Split | None = None) -> None:
+        super().__init__(task, data, network, budget, seed)
+        self._recorder = Recorder(test if test is not None else data.test, validation, probe, budget.epochs)
+        self._train_seconds = 0.0
+        self._examples = 0
+        self._steps = 0
+        self._recorder.measure(network, None, train_loss=None, train_accuracy=None, stage=None, seconds=0.0, examples=0, steps=0)
+        self._clock = time.perf_counter()
+
+    @property
+    def history(self) -> list[EpochRecord]:
+        """The epochs measured so far (epoch 0: the initialization)."""
+        return self._recorder.history
 
     def report_epoch(self, *, train_loss: float, train_accuracy: float | None, examples: int, steps: int,
                      predictor: keras.Model | None = None, stage: str | None = None) -> None:
         self._train_seconds += time.perf_counter() - self._clock
         self._examples += int(examples)
         self._steps += int(steps)
-        epoch = len(self.history)
+        self.epochs_reported += 1
         if train_loss is None or not math.isfinite(float(train_loss)):
-            raise Diverged(f"training loss is {train_loss} at epoch {epoch}")
-        self._measure(epoch=epoch, train_loss=train_loss, train_accuracy=train_accuracy, predictor=predictor, stage=stage)
+            raise Diverged(f"training loss is {train_loss} at epoch {self.epochs_reported}")
+        self._recorder.measure(self.network, predictor, train_loss=train_loss, train_accuracy=train_accuracy, stage=stage,
+                               seconds=self._train_seconds, examples=self._examples, steps=self._steps)
         self._clock = time.perf_counter()
 
-    def note(self, **facts: Any) -> None:
-        self.notes.update(facts)
 
-    def reinitialized(self, block: str) -> None:
-        if block not in self.network.block_names:
-            raise ValueError(f"ctx.reinitialized({block!r}): not a block of this network ({', '.join(self.network.block_names)})")
-        self.reinitialization = Reinitialization(block=block, after_epoch=len(self.history) - 1)
+@dataclasses.dataclass(frozen=True)
+class Isolation:
+    """Where a cell's regime code runs. Disabled: in the harness's process (trusted, built-in regimes).
+    Enabled: in a fresh :class:`suite.sandbox.Worker` per cell, under ``limits``, sandboxed by bubblewrap
+    when ``sandbox`` allows; the harness then measures the weights the worker reports.
 
-    def fit(self, model: keras.Model, x: Any, y: Any, *, epochs: int, predictor: keras.Model | None = None,
-            stage: str | None = None, loss_key: str = "loss", accuracy_key: str | None = "accuracy") -> None:
-        if epochs <= 0:
-            return
-        first = x if not isinstance(x, dict) else next(iter(x.values()))
-        reporter = _EpochReporter(self, len(first), predictor, stage, loss_key, accuracy_key)
-        model.fit(x, y, batch_size=self.budget.batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=[reporter])
+    ``plugins`` are the plugin files the worker imports (never imported by the harness when untrusted).
+    """
+
+    enabled: bool = False
+    sandbox: bool | None = None
+    limits: Limits = Limits()
+    plugins: tuple[str, ...] = ()
 
 
-def run_cell(cell: Cell, suite: SuiteRef, data: TaskData) -> Record:
-    """Train and measure one cell. Never raises for a failing regime: the record says ``failed``."""
+@dataclasses.dataclass
+class _Trained:
+    """What training a cell produced, wherever it ran."""
+
+    status: str = "ok"
+    error: str | None = None
+    history: list[EpochRecord] = dataclasses.field(default_factory=list)
+    notes: dict[str, Any] = dataclasses.field(default_factory=dict)
+    reinitialization: Reinitialization | None = None
+    declared: float = 1.0
+    network: Network | None = None
+    peak_memory_bytes: int | None = None
+
+
+def _failure(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exc(limit=8))
+
+
+def _train_here(cell: Cell, task: Task, data: TaskData, probe: Probe | None) -> _Trained:
+    """Train in this process (trusted regimes)."""
+    regime = cell.regime.cls(cell.regime.params)
+    out = _Trained()
+    ctx: CellContext | None = None
+    try:
+        backend.seed_everything(cell.seed)
+        out.network = task.build_network(_visible(cell, data))
+        out.declared = regime.budget_factor(task, len(out.network.blocks))
+        ctx = CellContext(task, _visible(cell, data), out.network, cell.task.budget, cell.seed, probe, data.validation, data.test)
+        regime.train(ctx)
+    except Diverged as exc:
+        out.status, out.error = "diverged", str(exc)
+    except (KeyboardInterrupt, DataUnavailable):
+        raise
+    except Exception as exc:  # the suite carries on; the record keeps the reason
+        out.status, out.error = "failed", _failure(exc)
+    if ctx is not None:
+        out.history, out.notes, out.reinitialization = ctx.history, ctx.notes, ctx.reinitialization
+    out.peak_memory_bytes = backend.peak_memory_bytes()
+    return out
+
+
+def _visible(cell: Cell, data: TaskData) -> TaskData:
+    """The data the cell's regime may see: training examples only (module targets if it declares them)."""
+    return (data if cell.regime.cls.uses_module_targets else data.without_module_targets()).training_only()
+
+
+def _train_isolated(cell: Cell, task: Task, data: TaskData, probe: Probe | None, isolation: Isolation,
+                    on_files: Any = None) -> _Trained:
+    """Train in a fresh worker process; measure here, on this process's own copy of the network."""
+    out = _Trained()
+    visible = _visible(cell, data)
+    backend.seed_everything(cell.seed)
+    network = out.network = task.build_network(visible)
+    recorder = Recorder(data.test, data.validation, probe, cell.task.budget.epochs)
+    predictors: dict[str, keras.Model] = {}
+    job = {"op": "train", "plugins": list(isolation.plugins), "threads": backend.training_threads(),
+           "task": {"name": cell.task.cls.name, "version": cell.task.cls.version, "params": cell.task.params.model_dump(mode="json")},
+           "regime": {"name": cell.regime.cls.name, "version": cell.regime.cls.version, "params": cell.regime.params.model_dump(mode="json")},
+           "budget": cell.task.budget.model_dump(mode="json"), "seed": cell.seed, "data": visible}
+    seconds, examples, steps = 0.0, 0, 0
+    worker: Worker | None = None
+    try:
+        worker = Worker(isolation.limits, isolation.sandbox)
+        worker.send(job)
+        clock = time.perf_counter()
+        while True:
+            header, arrays = worker.receive()
+            elapsed = time.perf_counter() - clock
+            kind = header.get("type")
+            if kind == "failed":
+                out.status, out.error = "failed", "in the isolated worker: " + str(header.get("error"))[:20000]
+                break
+            if kind == "diverged":
+                out.status, out.error = "diverged", str(header.get("error"))[:2000]
+                break
+            if kind == "done":
+                out.notes = header.get("notes") if isinstance(header.get("notes"), dict) else {}
+                reinit = header.get("reinitialization")
+                out.reinitialization = Reinitialization.model_validate(reinit) if reinit is not None else None
+                if out.reinitialization is not None and out.reinitialization.block not in network.block_names:
+                    raise WorkerError(f"the regime declared an unknown block {out.reinitialization.block!r} re-initialized")
+                break
+            n = header.get("network_weights")
+            if not isinstance(n, int) or not 0 <= n <= len(arrays):
+                raise WorkerError("the worker's message does not say which arrays are the network's weights")
+            _load_weights(network.composed(), arrays[:n], "the network")
+            if kind == "start":
+                declared = header.get("budget_declared")
+                if not isinstance(declared, (int, float)) or not math.isfinite(declared) or declared <= 0:
+                    raise WorkerError(f"the regime declared an invalid budget factor {declared!r}")
+                out.declared = float(declared)
+                recorder.measure(network, None, train_loss=None, train_accuracy=None, stage=None, seconds=0.0, examples=0, steps=0)
+            elif kind == "epoch":
+                seconds += elapsed  # the harness's clock: from "continue" to the epoch's report, weights included
+                examples += _count(header, "examples")
+                steps += _count(header, "steps")
+                loss, acc = header.get("train_loss"), header.get("train_accuracy")
+                if not isinstance(loss, (int, float)) or not math.isfinite(loss):
+                    out.status, out.error = "diverged", f"training loss is {loss} at epoch {len(recorder.history)}"
+                    break
+                predictor = None
+                if header.get("predictor") is not None:
+                    predictor = _rebuild(predictors, str(header["predictor"]))
+                    _load_weights(predictor, arrays[n:], "the predictor")
+                stage = header.get("stage")
+                recorder.measure(network, predictor, train_loss=float(loss),
+                                 train_accuracy=float(acc) if isinstance(acc, (int, float)) else None,
+                                 stage=str(stage)[:200] if stage is not None else None,
+                                 seconds=seconds, examples=examples, steps=steps)
+            else:
+                raise WorkerError(f"the worker sent an unknown message type {kind!r}")
+            worker.send({"op": "continue"})
+            clock = time.perf_counter()
+    except WorkerError as exc:
+        out.status, out.error = "failed", str(exc)
+    except (KeyboardInterrupt, DataUnavailable):
+        raise
+    except Exception as exc:  # measuring what the worker reported failed: the regime's fault
+        out.status, out.error = "failed", _failure(exc)
+    finally:
+        if worker is not None:
+            out.peak_memory_bytes = worker.peak_rss_bytes
+            if on_files is not None:
+                on_files(worker.written_files())
+            worker.close()
+    out.history = recorder.history
+    return out
+
+
+def _count(header: dict[str, Any], key: str) -> int:
+    value = header.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise WorkerError(f"the epoch report's {key!r} is {value!r}, not a count")
+    return value
+
+
+def _load_weights(model: keras.Model, arrays: list[np.ndarray], what: str) -> None:
+    expected = [tuple(w.shape) for w in model.weights]
+    got = [tuple(a.shape) for a in arrays]
+    if expected != got:
+        raise WorkerError(f"the weights the worker reported do not fit {what}: {len(got)} arrays, expected {len(expected)} "
+                          f"of shapes {expected[:4]}{' ...' if len(expected) > 4 else ''}")
+    model.set_weights(arrays)
+
+
+def _rebuild(cache: dict[str, keras.Model], config: str) -> keras.Model:
+    """The predictor a worker described, rebuilt here from its configuration (safe mode: Keras layers, the
+    task's layers and e2ebench's registered layers only; no code from the worker)."""
+    if config not in cache:
+        try:
+            cache[config] = keras.models.model_from_json(config)
+        except Exception as exc:
+            raise WorkerError("the regime's predictor cannot be rebuilt by the harness from its configuration "
+                              f"({type(exc).__name__}: {str(exc)[:300]}); in isolation a predictor may use only Keras "
+                              "layers and registered serializable layers") from exc
+    return cache[config]
+
+
+def run_cell(cell: Cell, suite: SuiteRef, data: TaskData, isolation: Isolation = Isolation(),
+             on_files: Any = None) -> Record:
+    """Train and measure one cell. Never raises for a failing regime: the record says ``failed``.
+
+    Args:
+        isolation: where the regime's code runs (default: in this process).
+        on_files: with isolation, called with the files the worker left in its working directory.
+    """
     started = _dt.datetime.now(_dt.timezone.utc)
     t0 = time.perf_counter()
     backend.reset_peak_memory()  # peak memory is per cell, not per process
     task = cell.task.cls(cell.task.params)
-    regime = cell.regime.cls(cell.regime.params)
-    visible = (data if regime.uses_module_targets else data.without_module_targets()).without_validation()
-    status, error = "ok", None
-    declared = 1.0
-    ctx: CellContext | None = None
-    network: Network | None = None
-    try:
-        backend.seed_everything(cell.seed)
-        network = task.build_network(visible)
-        declared = regime.budget_factor(task, len(network.blocks))
-        probe = Probe.from_settings(cell.probe, data.test, data.num_classes) if cell.probe.enabled else None
-        ctx = CellContext(task, visible, network, cell.task.budget, cell.seed, probe, data.validation)
-        regime.train(ctx)
-        if len(ctx.history) < 2:
-            raise RuntimeError("the regime reported no epoch (it must call ctx.report_epoch or use ctx.fit)")
-    except Diverged as exc:
-        status, error = "diverged", str(exc)
-    except (KeyboardInterrupt, DataUnavailable):
-        raise
-    except Exception as exc:  # the suite carries on; the record keeps the reason
-        status = "failed"
-        error = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exc(limit=8))
-    history = ctx.history if ctx is not None else []
+    probe = Probe.from_settings(cell.probe, data.test, data.num_classes) if cell.probe.enabled else None
+    if isolated(cell, isolation):
+        untrusted_file = getattr(cell.regime.cls, "untrusted_file", None)
+        if untrusted_file:
+            isolation = dataclasses.replace(isolation, plugins=tuple(dict.fromkeys([*isolation.plugins, untrusted_file])))
+        trained = _train_isolated(cell, task, data, probe, isolation, on_files)
+    else:
+        trained = _train_here(cell, task, data, probe)
+    status, error, history = trained.status, trained.error, trained.history
+    if status == "ok" and len(history) < 2:
+        status, error = "failed", "RuntimeError: the regime reported no epoch (it must call ctx.report_epoch or use ctx.fit)"
+    network = trained.network
     num_params = network.count_params() if network is not None else None
+    declared = trained.declared
     summary: dict[str, Any] = {}
     if status != "failed":
         budget_epochs = round(cell.task.budget.epochs * declared)
         summary = training_summary(history[1:], task.target_accuracy, budget_epochs, diverged=status == "diverged")
         summary["wall_seconds"] = time.perf_counter() - t0
-        summary["peak_memory_mb"] = backend.peak_memory_bytes() / 2**20
-        if (increase := backend.peak_memory_increase_bytes()) is not None:
+        if trained.peak_memory_bytes is not None:
+            summary["peak_memory_mb"] = trained.peak_memory_bytes / 2**20
+        if not isolation.enabled and (increase := backend.peak_memory_increase_bytes()) is not None:
             summary["peak_memory_increase_mb"] = increase / 2**20
         if (device_peak := backend.peak_device_memory_bytes()) is not None:
             summary["peak_device_memory_mb"] = device_peak / 2**20
@@ -183,8 +333,8 @@ def run_cell(cell: Cell, suite: SuiteRef, data: TaskData) -> Record:
         num_params=num_params,
         chance_level=task.chance_level(data),
         target_accuracy=task.target_accuracy,
-        notes=ctx.notes if ctx is not None else {},
-        reinitialization=ctx.reinitialization if ctx is not None else None,
+        notes=trained.notes,
+        reinitialization=trained.reinitialization,
         splits=SplitSizes(train=len(data.train), validation=len(data.validation) if data.validation is not None else 0,
                           test=len(data.test)),
         history=history,
@@ -210,3 +360,10 @@ def _budget_used(history: list[EpochRecord], budget: Budget, n_train: int) -> fl
     if not history:
         return None
     return history[-1].examples / (budget.epochs * n_train)
+
+
+def isolated(cell: Cell, isolation: Isolation) -> bool:
+    """Whether ``cell``'s regime code runs in an isolated worker (always for an untrusted regime)."""
+    from suite.untrusted import is_untrusted
+
+    return isolation.enabled or is_untrusted(cell.regime.cls)

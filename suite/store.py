@@ -20,7 +20,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -195,3 +195,54 @@ class Store:
         while dest.exists():
             dest, n = self.quarantine_dir / f"{path.stem}.{reason}.{n}.json", n + 1
         return dest
+
+
+class Ledger:
+    """The bytes of every file under some directories, kept in memory, to detect and undo changes made
+    behind the harness's back (by an isolated worker running without a sandbox).
+
+    :meth:`accept` registers what the harness itself writes; :meth:`restore` puts every other change back.
+    """
+
+    def __init__(self, roots: Sequence[str | os.PathLike[str]]) -> None:
+        self.roots = [Path(r).resolve() for r in dict.fromkeys(str(r) for r in roots)]
+        self._files = self._read()
+
+    def _read(self) -> dict[Path, bytes]:
+        out: dict[Path, bytes] = {}
+        for root in self.roots:
+            if root.is_dir():
+                for p in root.rglob("*"):
+                    if p.is_file() and not p.is_symlink() and not p.name.startswith((TEMP_PREFIX, ".lock")) and p.suffix != ".lock":
+                        try:
+                            out[p] = p.read_bytes()
+                        except OSError:
+                            continue
+        return out
+
+    def accept(self, path: str | os.PathLike[str]) -> None:
+        """Take the current content of ``path`` (written by the harness) as legitimate."""
+        p = Path(path).resolve()
+        if p.is_file():
+            self._files[p] = p.read_bytes()
+
+    def changes(self) -> list[str]:
+        """Every file changed, added or removed since the ledger last agreed with the disk."""
+        now = self._read()
+        out = [f"changed {p}" for p, data in self._files.items() if p in now and now[p] != data]
+        out += [f"removed {p}" for p in self._files if p not in now]
+        out += [f"added {p}" for p in now if p not in self._files]
+        return sorted(out)
+
+    def restore(self) -> list[str]:
+        """Undo every change (rewrite changed and removed files, remove added ones); what was undone."""
+        found = self.changes()
+        now = self._read()
+        for p, data in self._files.items():
+            if now.get(p) != data:
+                p.parent.mkdir(parents=True, exist_ok=True)
+                p.write_bytes(data)
+        for p in now:
+            if p not in self._files:
+                p.unlink(missing_ok=True)
+        return found
