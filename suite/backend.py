@@ -43,32 +43,49 @@ def seed_everything(seed: int) -> None:
         torch.use_deterministic_algorithms(True, warn_only=True)
 
 
+#: CPU threads per cell unless ``--threads`` / ``E2EBENCH_THREADS`` say otherwise. The thread count changes
+#: floating-point reduction orders, hence results (digits-cnn, 4 epochs: losses differ from the 5th digit
+#: between 1 and 2 threads), so it is fixed, not derived from the machine or from ``--jobs``: every
+#: executor (in process, ``--jobs N``, isolated workers) then computes the same numbers. ``--jobs N``
+#: is how a run uses N cores.
+DEFAULT_THREADS = 1
 _threads: int | None = None
 
 
 def training_threads() -> int:
-    """The CPU threads this process trains with (what :func:`limit_threads` set, else every core);
-    an isolated worker is given the same number, so it computes exactly what this process would."""
-    return _threads if _threads is not None else max(1, os.cpu_count() or 1)
+    """The CPU threads every cell trains with (see :data:`DEFAULT_THREADS`); recorded in each record."""
+    if _threads is not None:
+        return _threads
+    env = os.environ.get("E2EBENCH_THREADS", "")
+    return max(1, int(env)) if env.isdigit() else DEFAULT_THREADS
 
 
-def limit_threads(threads: int) -> None:
-    """Limit the backend's CPU threads (for worker processes sharing a machine). Call before any op runs."""
+def limit_threads(threads: int) -> bool:
+    """Train with ``threads`` CPU threads from now on. Call before the backend runs its first op; returns
+    False (and changes nothing) when the backend's thread pools already exist with another size."""
     global _threads
     threads = max(1, int(threads))
-    _threads = threads
     os.environ["OMP_NUM_THREADS"] = str(threads)
     if name() == "tensorflow":
         import tensorflow as tf
 
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(min(threads, 2))
-    elif name() == "jax" and threads == 1:  # read when JAX starts its CPU client, i.e. at the first op
+        if tf.config.threading.get_intra_op_parallelism_threads() == threads and _threads == threads:
+            return True
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(min(threads, 2))
+        except RuntimeError:  # the runtime is initialized: its pools keep their size
+            return tf.config.threading.get_intra_op_parallelism_threads() == threads
+        _threads = threads
+        return True
+    _threads = threads
+    if name() == "jax" and threads == 1:  # read when JAX starts its CPU client, i.e. at the first op
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
     elif name() == "torch":
         import torch
 
         torch.set_num_threads(threads)
+    return True
 
 
 def device() -> str:

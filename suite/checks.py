@@ -95,6 +95,7 @@ def check_regime(
     budget: dict[str, Any] | None = None,
     seed: int = 0,
     margin: float = 0.15,
+    isolation: Any = None,
 ) -> CheckReport:
     """Run the conformance battery on the regime class ``cls`` (see the module docstring).
 
@@ -105,6 +106,8 @@ def check_regime(
         budget: overrides of the tiny task's budget (default :data:`TINY_BUDGET`).
         seed: the seed of both runs.
         margin: how far above the task's chance level the final test accuracy must be.
+        isolation: a :class:`suite.runner.Isolation` to run the two trainings in workers (an untrusted
+            regime's always are; its files are then those left in the worker's working directory).
     """
     name = getattr(cls, "name", None) or getattr(cls, "__name__", repr(cls))
     report = CheckReport(regime=str(name), results=[])
@@ -123,9 +126,13 @@ def check_regime(
 
     data = load_task_data(cell.task)
 
+    from suite.runner import Isolation
+
+    isolation = isolation or Isolation()
+    worker_files: list[str] = []
     with _empty_working_dir() as workdir:
-        first = _run(cell, data)
-        written = sorted(str(p.relative_to(workdir)) for p in workdir.rglob("*"))
+        first = _run(cell, data, isolation, worker_files.extend)
+        written = sorted({*(str(p.relative_to(workdir)) for p in workdir.rglob("*")), *worker_files})
     if first.status != "ok":
         reason = (first.error or "").strip().splitlines()
         report.results.append(CheckResult("runs", False, f"{first.status}: {reason[0] if reason else ''}"
@@ -136,7 +143,7 @@ def check_regime(
     report.results.append(_check_budget(first))
     report.results.append(_check_learns(first, margin))
     with _empty_working_dir():
-        second = _run(cell, data)
+        second = _run(cell, data, isolation)
     report.results.append(_check_deterministic(first, second))
     report.results.append(CheckResult("writes no files", not written,
                                       "" if not written else "wrote into the working directory: " + ", ".join(written[:5])))
@@ -194,10 +201,10 @@ def _tiny_cell(cls: type[Regime], params: Params, tasks: Sequence[tuple[str, dic
     return "the regime supports none of the tiny check tasks (" + "; ".join(reasons) + "); pass tasks=[...]"
 
 
-def _run(cell: Any, data: Any) -> Record:
+def _run(cell: Any, data: Any, isolation: Any, on_files: Any = None) -> Record:
     from suite.runner import run_cell
 
-    return run_cell(cell, SuiteRef(name="check-regime", version="0.0", sha256=""), data)
+    return run_cell(cell, SuiteRef(name="check-regime", version="0.0", sha256=""), data, isolation, on_files)
 
 
 def _check_epochs(record: Record, epochs: int) -> CheckResult:

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from suite import gate as gate_rules
-from suite.cli_common import (BackendOpt, DataDirOpt, DownloadOpt, Kind, PluginOpt, ResultsOpt, SuiteArg, TableFormat,
-                              check_metrics, configure_data, fail, load, require_records)
+from suite.cli_common import (BackendOpt, CellMemoryOpt, CellTimeoutOpt, DataDirOpt, DownloadOpt, IsolateOpt, Kind, PluginOpt,
+                              ResultsOpt, SandboxOpt, SuiteArg, TableFormat, ThreadsOpt, UntrustedOpt, check_metrics,
+                              configure_data, fail, isolation, load, require_records, set_threads)
 
 if TYPE_CHECKING:
     from suite.spec import Suite
@@ -34,6 +35,12 @@ def run(
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="worker processes (1: run cells in this process)")] = 1,
     data_dir: DataDirOpt = None,
     download: DownloadOpt = False,
+    untrusted: UntrustedOpt = None,
+    isolate: IsolateOpt = False,
+    sandbox: SandboxOpt = None,
+    cell_timeout: CellTimeoutOpt = None,
+    cell_memory: CellMemoryOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Run every cell of a suite that has no finished record yet, then print its leaderboard table."""
     from suite.executor import run_suite
@@ -42,13 +49,15 @@ def run(
     from suite.store import Store
     from suite.tables import leaderboard_table
 
-    spec = load(suite, plugin)
+    set_threads(threads)
+    iso = isolation(isolate, sandbox, cell_timeout, cell_memory, untrusted)
+    spec = load(suite, plugin, untrusted, iso.sandbox)
     configure_data(spec, data_dir, download)
     store = Store(results)
     cells = plan(spec)
     typer.echo(f"suite {spec.name} {spec.version}: {len(spec.tasks)} tasks x {len(spec.regimes)} regimes x {len(spec.seeds)} seeds{_trials(spec)} = {len(cells)} cells -> {store.records_dir}", err=True)
     try:
-        report = run_suite(spec, store, progress=progress, cells=cells, jobs=jobs, plugins=plugin or [])
+        report = run_suite(spec, store, progress=progress, cells=cells, jobs=jobs, plugins=plugin or [], isolation=iso)
     except KeyboardInterrupt:
         typer.echo("\ninterrupted: finished cells are saved; run the same command again to resume.", err=True)
         raise typer.Exit(130)
@@ -233,6 +242,10 @@ def submit(
     checks: Annotated[bool, typer.Option("--checks/--skip-checks", help="run the conformance battery (suite.checks.check_regime) first")] = True,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="worker processes for the cells")] = 1,
     progress: Annotated[bool, typer.Option(help="show a progress bar over cells")] = True,
+    sandbox: SandboxOpt = None,
+    cell_timeout: CellTimeoutOpt = None,
+    cell_memory: CellMemoryOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Run a regime on a suite (reusing stored baseline cells), check the protocol, and write its leaderboard
     entry and a Markdown summary for the pull request. Exits 1 with the list of problems if a check fails."""
@@ -250,9 +263,11 @@ def submit(
     if parsed is not None and not isinstance(parsed, dict):
         fail("--params must be a JSON object, e.g. '{\"lam\": 0.1}'")
     try:
+        set_threads(threads)
+        iso = isolation(False, sandbox, cell_timeout, cell_memory, [Path(file_or_name)])
         outcome = do_submit(file_or_name, suite=suite, results=results, leaderboard_root=leaderboard_root, params=parsed,
                             name=name, run=run_cells, checks=checks, jobs=jobs, progress=progress,
-                            log=lambda line: typer.echo(line, err=True))
+                            log=lambda line: typer.echo(line, err=True), isolation=iso)
     except (SpecError, RegistryError, SubmissionError) as exc:
         fail(str(exc))
     except ValueError as exc:  # invalid --params for the regime (pydantic)
@@ -339,6 +354,61 @@ def gate(
     report = gate_rules.compare(base, ResultSet.from_cells(cells, Store(results)), metrics, alpha, require_all)
     typer.echo(report.format())
     if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def verify(
+    paths: Annotated[list[Path], typer.Argument(help="results directories, leaderboard directories or record files")],
+) -> None:
+    """Check the integrity of records: each parses, carries the hashes of its content and deterministic part, and
+    sits in the file of its cell; a leaderboard's manifest lists only verified records. Exits 1 on any problem."""
+    from suite.verify import verify as do_verify
+
+    bad = 0
+    for path in paths:
+        if not path.exists():
+            fail(f"{path}: no such file or directory")
+        found = do_verify(path)
+        for problem in found.problems:
+            typer.secho(f"  {problem}", err=True, fg=typer.colors.RED)
+        bad += len(found.problems)
+        typer.echo(f"{path}: {found.checked} records checked, {len(found.problems)} problems")
+    if bad:
+        raise typer.Exit(1)
+
+
+@app.command()
+def reproduce(
+    records: Annotated[list[Path], typer.Argument(help="record files (RESULTS/records/<cell>.json) to re-run")],
+    plugin: PluginOpt = None,
+    isolate: IsolateOpt = False,
+) -> None:
+    """Re-run the cell of each record (with the threads it trained with) and compare result hashes: the
+    deterministic part of the record (learning curve without timings, measurements, summary). Exits 1 if any differs."""
+    from suite.registry import RegistryError, load_plugin_file
+    from suite.runner import Isolation
+    from suite.verify import ReproduceError
+    from suite.verify import reproduce as do_reproduce
+
+    try:
+        for p in plugin or []:
+            load_plugin_file(p)
+    except RegistryError as exc:
+        fail(str(exc))
+    differ = 0
+    for path in records:
+        try:
+            r = do_reproduce(path, Isolation(enabled=isolate))
+        except ReproduceError as exc:
+            fail(f"{path}: {exc}", code=1)
+        title = f"{r.original.task_label} / {r.original.regime_label} / seed {r.original.seed}"
+        if r.identical:
+            typer.echo(f"reproduced  {title}: result hash {r.got[:16]}")
+        else:
+            differ += 1
+            typer.secho(f"DIFFERS     {title}: result hash {r.expected[:16]} -> {r.got[:16]}; {r.first_difference()}", fg=typer.colors.RED)
+    if differ:
         raise typer.Exit(1)
 
 

@@ -18,6 +18,12 @@ PluginOpt = Annotated[Optional[list[Path]], typer.Option("--plugin", "-p", help=
 BackendOpt = Annotated[Optional[str], typer.Option("--backend", help="show records made with this Keras backend (default: the active one)")]
 SuiteArg = Annotated[Optional[str], typer.Argument(help="suite file path, or the name of a shipped suite (default: 'default')")]
 DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="directory of prepared TFDS datasets (default: data_dir in the suite file, then $TFDS_DATA_DIR, then ~/tensorflow_datasets)")]
+UntrustedOpt = Annotated[Optional[list[Path]], typer.Option("--untrusted", help="Python file registering regimes to run as untrusted code: described and trained only in isolated workers, never imported here (repeatable)")]
+IsolateOpt = Annotated[bool, typer.Option("--isolate/--in-process", help="run every cell's regime code in an isolated worker process (untrusted regimes always are)")]
+SandboxOpt = Annotated[Optional[bool], typer.Option("--sandbox/--no-sandbox", help="run isolated workers under bubblewrap (default: when it is installed and works)")]
+CellTimeoutOpt = Annotated[Optional[float], typer.Option("--cell-timeout", min=1.0, help="seconds an isolated cell may run before it is killed and recorded as failed (implies --isolate)")]
+CellMemoryOpt = Annotated[Optional[float], typer.Option("--cell-memory", min=64.0, help="MiB of resident memory an isolated cell's processes may hold (implies --isolate)")]
+ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads per cell (default 1, or $E2EBENCH_THREADS); results depend on it, so it is recorded; use --jobs to use more cores")]
 DownloadOpt = Annotated[bool, typer.Option("--download", help="download and prepare missing TFDS datasets (needs network access; without it a missing dataset is skipped with instructions)")]
 
 
@@ -55,17 +61,43 @@ def configure_data(spec, data_dir: Path | None, download: bool) -> None:
     options.configure(data_dir=chosen or options.current().data_dir, download=download or options.current().download)
 
 
-def load(suite: str | None, plugins: list[Path] | None):
-    """Load plugins and the suite, turning user errors into one clear message."""
+def load(suite: str | None, plugins: list[Path] | None, untrusted: list[Path] | None = None, sandbox: bool | None = None):
+    """Load plugins, describe untrusted regime files (in isolated workers) and load the suite, turning user
+    errors into one clear message."""
     from suite.registry import RegistryError, load_plugin_file
     from suite.spec import SpecError, load_suite
+    from suite.untrusted import UntrustedError, load_untrusted, raw_task_keys
 
     try:
         for p in plugins or []:
             load_plugin_file(p)
+        for u in untrusted or []:
+            load_untrusted(u, raw_task_keys(suite), plugins=[str(p) for p in plugins or []], sandbox=sandbox)
         return load_suite(suite)
-    except (SpecError, RegistryError) as exc:
+    except (SpecError, RegistryError, UntrustedError) as exc:
         fail(str(exc))
+
+
+def set_threads(threads: int | None) -> None:
+    """Apply ``--threads`` (inherited by worker processes through ``E2EBENCH_THREADS``)."""
+    if threads is not None:
+        os.environ["E2EBENCH_THREADS"] = str(threads)
+
+
+def isolation(isolate: bool, sandbox: bool | None, cell_timeout: float | None, cell_memory: float | None,
+              untrusted: list[Path] | None = None):
+    """The :class:`suite.runner.Isolation` the command-line options ask for (also checks a required sandbox)."""
+    from suite.runner import Isolation
+    from suite.sandbox import Limits, bubblewrap
+
+    if sandbox is True and bubblewrap() is None:
+        fail("--sandbox: bubblewrap (bwrap) is not installed or cannot create a sandbox here "
+             "(Debian/Ubuntu: apt-get install bubblewrap)")
+    enabled = isolate or cell_timeout is not None or cell_memory is not None
+    if (enabled or untrusted) and sandbox is None and bubblewrap() is None:
+        typer.secho("note: bubblewrap is not available: isolated workers run without a sandbox (no test data, no "
+                    "store handed to them, store changes undone; see docs/submitting.md)", err=True, fg=typer.colors.YELLOW)
+    return Isolation(enabled=enabled, sandbox=sandbox, limits=Limits(timeout=cell_timeout, memory_mb=cell_memory))
 
 
 

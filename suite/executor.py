@@ -9,6 +9,7 @@ writes records, so an interrupted run loses at most the cells in progress.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -24,9 +25,13 @@ from suite.plan import Cell, plan
 from suite.records import Record, SuiteRef
 from suite.spec import trial_label
 from suite.runner import Isolation, isolated, run_cell
+from suite.scores import result_hash
 from suite.spec import ResolvedTask, Suite
 from suite.splits import carve_validation
 from suite.store import Ledger, Store
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -139,10 +144,14 @@ Outcome = tuple[Cell, "Record | DataUnavailable"]
 def _tampered(record: Record, changes: list[str]) -> Record:
     """``record`` turned into a failure: files outside its own record changed while its cell ran."""
     error = "the cell changed files it must not touch (undone by the harness): " + "; ".join(changes[:20])
-    return record.model_copy(update={"status": "failed", "error": error, "summary": {}}).sealed()
+    failed = record.model_copy(update={"status": "failed", "error": error, "summary": {}})
+    return failed.model_copy(update={"result_hash": result_hash(failed)}).sealed()
 
 
 def _in_process(todo: list[Cell], ref: SuiteRef, bar: tqdm, isolation: Isolation) -> Iterator[Outcome]:
+    if todo and not backend.limit_threads(backend.training_threads()):
+        log.warning("the backend already runs with another number of threads than %d: this run's results may differ "
+                    "from other executors' in the last digits", backend.training_threads())
     cache = _DataCache()
     unavailable: dict[str, DataUnavailable] = {}
     for cell in todo:

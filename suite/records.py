@@ -5,7 +5,9 @@ Fields added after schema 1 enter the record's hash only when set, so every olde
 its hash (and verifies) under the newer schema.
 
 Schema history: 1: the first; 2: ``reinitialization`` (typed, was a free-form note); 3: the protocol's
-validation split: ``val_accuracy`` in every epoch and ``splits`` (the sizes of train, validation, test).
+validation split: ``val_accuracy`` in every epoch and ``splits`` (the sizes of train, validation, test);
+4: ``result_hash`` (the deterministic part's hash, see :meth:`Record.compute_result_hash`) and
+``provenance.threads``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from suite.hashing import content_hash
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 Status = Literal["ok", "diverged", "failed"]
 
@@ -78,6 +80,7 @@ class Provenance(_Model):
     started_at: str
     finished_at: str
     hostname: str
+    threads: int | None = None  # CPU threads the cell trained with (schema 4): they change floating-point results
 
 
 class Record(_Model):
@@ -100,6 +103,7 @@ class Record(_Model):
     history: list[EpochRecord] = Field(default_factory=list)
     summary: dict[str, float | int | None] = Field(default_factory=dict)
     provenance: Provenance
+    result_hash: str | None = None  # schema 4; see compute_result_hash
     record_hash: str = ""
 
     @property
@@ -117,6 +121,30 @@ class Record(_Model):
             for name in _EPOCH_FIELDS_AFTER_SCHEMA_1:
                 if epoch.get(name) is None:
                     epoch.pop(name, None)
+        for name in _PROVENANCE_FIELDS_AFTER_SCHEMA_1:
+            if data["provenance"].get(name) is None:
+                data["provenance"].pop(name, None)
+        return content_hash(data, length=64)
+
+    def compute_result_hash(self, varying_scores: set[str] | frozenset[str]) -> str:
+        """Content hash of exactly the deterministic part of the record: the cell, the status, the learning
+        curve without its timings, the measurements, notes, and the summary without ``varying_scores``
+        (timings and memory, :func:`suite.scores.varying_scores`). Two honest runs of one cell with the same
+        code, packages and threads share it; the error text (a traceback with paths) is left out."""
+        history = []
+        for h in self.history:
+            epoch = h.model_dump(mode="json", exclude={"seconds"})
+            if epoch.get("probe"):
+                epoch["probe"] = {k: v for k, v in epoch["probe"].items() if k != "seconds"}
+            for name in _EPOCH_FIELDS_AFTER_SCHEMA_1:
+                if epoch.get(name) is None:
+                    epoch.pop(name, None)
+            history.append(epoch)
+        data = {
+            "cell_hash": self.cell_hash, "cell": self.cell, "status": self.status, "num_params": self.num_params,
+            "notes": self.notes, "reinitialization": self.reinitialization.model_dump(mode="json") if self.reinitialization else None,
+            "history": history, "summary": {k: v for k, v in self.summary.items() if k not in varying_scores},
+        }
         return content_hash(data, length=64)
 
     def sealed(self) -> Record:
@@ -132,7 +160,8 @@ class Record(_Model):
         return cls.model_validate(data)
 
 
-_ADDED_AFTER_SCHEMA_1 = ("reinitialization", "splits")
+_ADDED_AFTER_SCHEMA_1 = ("reinitialization", "splits", "result_hash")
+_PROVENANCE_FIELDS_AFTER_SCHEMA_1 = ("threads",)
 _EPOCH_FIELDS_AFTER_SCHEMA_1 = ("val_accuracy",)
 
 

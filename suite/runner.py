@@ -23,7 +23,7 @@ from suite.plan import Cell
 from suite.probe import Probe
 from suite.sandbox import Limits, Worker, WorkerError
 from suite.records import EpochRecord, Provenance, Record, Reinitialization, SplitSizes, SuiteRef, finite_or_none
-from suite.scores import training_summary
+from suite.scores import result_hash, training_summary
 
 EVAL_BATCH = 1024
 
@@ -211,6 +211,7 @@ def _train_isolated(cell: Cell, task: Task, data: TaskData, probe: Probe | None,
                 if not isinstance(declared, (int, float)) or not math.isfinite(declared) or declared <= 0:
                     raise WorkerError(f"the regime declared an invalid budget factor {declared!r}")
                 out.declared = float(declared)
+                worker.training_started()
                 recorder.measure(network, None, train_loss=None, train_accuracy=None, stage=None, seconds=0.0, examples=0, steps=0)
             elif kind == "epoch":
                 seconds += elapsed  # the harness's clock: from "continue" to the epoch's report, weights included
@@ -350,9 +351,10 @@ def run_cell(cell: Cell, suite: SuiteRef, data: TaskData, isolation: Isolation =
             started_at=started.isoformat(timespec="seconds"),
             finished_at=finished.isoformat(timespec="seconds"),
             hostname=socket.gethostname(),
+            threads=backend.training_threads(),
         ),
     )
-    return record.sealed()
+    return record.model_copy(update={"result_hash": result_hash(record)}).sealed()
 
 
 def _budget_used(history: list[EpochRecord], budget: Budget, n_train: int) -> float | None:

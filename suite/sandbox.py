@@ -7,9 +7,9 @@ runs in an empty scratch directory, in its own session, and is killed (with ever
 when it exceeds its :class:`Limits` or when the harness is done with it.
 
 Where `bubblewrap <https://github.com/containers/bubblewrap>`_ (``bwrap``) works, the worker also runs
-in a sandbox: the whole file system read-only except the scratch directory, the dataset files the
-harness knows of hidden, no network, its own process and IPC namespaces. Without it the harness still
-never hands the worker the test split, the probe set or the results store, and
+in a sandbox: the whole file system read-only except the scratch directory (its working directory and
+``TMPDIR``), the dataset files the harness knows of hidden, no network, its own process and IPC
+namespaces. Without it the harness still never hands the worker the test split, the probe set or the results store, and
 :class:`suite.store.Ledger` detects (and undoes) any change to the store's records; ``docs/submitting.md``
 states the threat model.
 """
@@ -36,6 +36,7 @@ import numpy as np
 from suite import wire
 
 POLL_SECONDS = 0.1
+STARTUP_SECONDS = 300.0  # the most a worker may take to start (imports, data, network) when a timeout is set
 STDERR_TAIL = 4000
 
 
@@ -49,7 +50,8 @@ class WorkerError(RuntimeError):
 
 @dataclasses.dataclass(frozen=True)
 class Limits:
-    """What one worker may spend: wall seconds from its start and resident memory (MiB) of its process tree."""
+    """What one worker may spend: wall seconds of training (from the worker's ``start`` report; its start-up
+    may take up to ``max(STARTUP_SECONDS, timeout)``) and resident memory (MiB) of its process tree."""
 
     timeout: float | None = None
     memory_mb: float | None = None
@@ -70,7 +72,7 @@ def bubblewrap() -> str | None:
 
 
 def _bwrap_args(scratch: Path, hidden: Sequence[Path]) -> list[str]:
-    args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+    args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--die-with-parent", "--new-session"]
     for path in hidden:  # an empty directory over each: the worker cannot read the files under it
         if path.is_dir():
@@ -150,6 +152,7 @@ class Worker:
                                      stdout=self._stderr, stderr=self._stderr, start_new_session=True)
         theirs.close()
         self.started = time.monotonic()
+        self.training = False  # set by training_started(): the timeout then counts from that moment
         self.peak_rss_bytes = 0  # the largest resident memory of the worker's process tree seen while waiting
 
     def __enter__(self) -> Worker:
@@ -182,13 +185,20 @@ class Worker:
         except wire.WireError as exc:
             raise WorkerError(f"the worker sent a malformed message: {exc}") from exc
 
+    def training_started(self) -> None:
+        """The worker has started up: from now on, the cell's timeout applies."""
+        self.training, self.started = True, time.monotonic()
+
     def _enforce(self) -> None:
         used_bytes = _tree_rss_bytes(self.proc.pid)
         self.peak_rss_bytes = max(self.peak_rss_bytes, used_bytes)
         elapsed = time.monotonic() - self.started
-        if self.limits.timeout is not None and elapsed > self.limits.timeout:
-            self.kill()
-            raise WorkerError(f"timeout: the cell ran longer than --cell-timeout {self.limits.timeout:g} s", "timeout")
+        if self.limits.timeout is not None:
+            limit = self.limits.timeout if self.training else max(STARTUP_SECONDS, self.limits.timeout)
+            if elapsed > limit:
+                self.kill()
+                what = f"the cell trained longer than --cell-timeout {limit:g} s" if self.training else f"the worker took longer than {limit:g} s to start"
+                raise WorkerError(f"timeout: {what}", "timeout")
         if self.limits.memory_mb is not None:
             used = used_bytes / 2**20
             if used > self.limits.memory_mb:

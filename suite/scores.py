@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from suite import registry
-from suite.records import EpochRecord, finite_or_none
+from suite.records import EpochRecord, Record, finite_or_none
 
 Direction = Literal["higher", "lower", "neutral"]
 PER_BLOCK = re.compile(r"compression_block[1-9][0-9]*")
@@ -55,7 +55,7 @@ def check_score_names(names: Sequence[str]) -> None:
         score_of(name)
 
 
-for _s in [
+_BUILTIN_SCORES = [
     Score("test_accuracy", "higher", "test accuracy after the full budget", split="test"),
     Score("selected_test_accuracy", "higher", "test accuracy at the epoch with the best validation accuracy (selected on validation, never on test)", split="test"),
     Score("val_accuracy", "higher", "validation accuracy after the full budget", split="validation"),
@@ -83,13 +83,24 @@ for _s in [
     Score("final_nhsic_x", "neutral", "nHSIC(X; T_L) of the last block at the last probe", ".3f", "information"),
     Score("mean_compression", "neutral", "mean over blocks of (peak - final) nHSIC(X; T_l)", ".3f", "information"),
     Score("role_differentiation", "neutral", "RMS spread of the blocks' displacements (init to end) in the normalized information plane", ".3f", "information"),
-]:
+]
+for _s in _BUILTIN_SCORES:
     register_score(_s)
 
 
 def varying_scores() -> set[str]:
     """Names of the scores that differ between identical runs (timings, memory)."""
     return {s.name for s in registry.scores if s.varies_between_runs}
+
+
+#: The built-in scores that differ between identical runs: what a record's ``result_hash`` leaves out.
+#: Fixed here, before any plugin registers a score, so a record's result hash never depends on plugins.
+RESULT_HASH_EXCLUDES: frozenset[str] = frozenset(s.name for s in _BUILTIN_SCORES if s.varies_between_runs)
+
+
+def result_hash(record: Record) -> str:
+    """The hash of ``record``'s deterministic part (:meth:`suite.records.Record.compute_result_hash`)."""
+    return record.compute_result_hash(RESULT_HASH_EXCLUDES)
 
 
 def one_off_seconds(history: Sequence[EpochRecord]) -> list[float]:

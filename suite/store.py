@@ -44,7 +44,7 @@ class StoreError(ValueError):
 @dataclasses.dataclass(frozen=True)
 class Problem:
     """A record file that does not verify. ``reason`` is one of ``unreadable``, ``empty``,
-    ``invalid-json``, ``schema``, ``newer-schema``, ``record-hash``, ``cell-hash``."""
+    ``invalid-json``, ``schema``, ``newer-schema``, ``record-hash``, ``result-hash``, ``cell-hash``."""
 
     path: Path
     reason: str
@@ -82,6 +82,11 @@ def check_file(path: Path) -> Record | Problem:
         return Problem(path, "schema", str(exc))
     if record.record_hash != record.compute_hash():
         return Problem(path, "record-hash", "record_hash does not match the content (edited after it was written?)")
+    if record.result_hash is not None:
+        from suite.scores import result_hash
+
+        if record.result_hash != result_hash(record):
+            return Problem(path, "result-hash", "result_hash does not match the record's deterministic content")
     if record.cell_hash != path.stem:
         return Problem(path, "cell-hash", f"the record is of cell {record.cell_hash!r}, not of the cell the file is named after")
     return record

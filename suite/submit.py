@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import inspect
 import json
 import shutil
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from suite import leaderboard, protocol, provenance, registry
 from suite.api import Regime
 from suite.paths import slug
 from suite.plan import Cell, plan
+from suite.runner import Isolation
 from suite.records import Record
 from suite.results import ResultSet
 from suite.spec import trial_label
@@ -71,17 +71,23 @@ class FallbackStore(Store):
         return self.path(cell_hash) if self.path(cell_hash).is_file() else None
 
 
-def load_regime(file_or_name: str, name: str | None = None) -> tuple[type[Regime], str]:
+def load_regime(file_or_name: str, name: str | None = None, tasks: Sequence[tuple[str, dict[str, Any]]] = (),
+                sandbox: bool | None = None) -> tuple[type[Regime], str]:
     """The regime class to submit and where it came from (``file:...`` or ``registered``).
 
-    A path (an existing file, or one ending in ``.py``) is imported with the plugin loader; it must
-    register exactly one regime, or ``name`` picks one. Anything else is a registered regime's name.
+    A path (an existing file, or one ending in ``.py``) is untrusted code: an isolated worker imports it and
+    describes the regimes it registers (their ``supports()`` asked for ``tasks``), and a stand-in is
+    registered here (:mod:`suite.untrusted`); it must register exactly one regime, or ``name`` picks one.
+    Anything else is a registered regime's name.
     """
+    from suite.untrusted import UntrustedError, load_untrusted
+
     path = Path(file_or_name)
     if path.suffix == ".py" or path.is_file():
-        registry.load_plugin_file(path)  # raises RegistryError with the reason
-        resolved = path.resolve()
-        found = [cls for cls in registry.regimes if _defined_in(cls, resolved)]
+        try:
+            found = load_untrusted(path, tasks, sandbox=sandbox)
+        except UntrustedError as exc:
+            raise SubmissionError(str(exc)) from exc
         if name is not None:
             found = [cls for cls in found if cls.name == name]
         if not found:
@@ -91,13 +97,6 @@ def load_regime(file_or_name: str, name: str | None = None) -> tuple[type[Regime
             raise SubmissionError(f"{path} registers several regimes ({', '.join(c.name for c in found)}); choose one with --name")
         return found[0], f"file:{path.name}"
     return registry.regimes.get(file_or_name), "registered"
-
-
-def _defined_in(cls: type, path: Path) -> bool:
-    try:
-        return Path(inspect.getfile(cls)).resolve() == path
-    except (TypeError, OSError):
-        return False
 
 
 def with_regime(suite: Suite, cls: type[Regime], params: dict[str, Any] | None = None) -> tuple[Suite, ResolvedRegime]:
@@ -341,7 +340,7 @@ class SubmitOutcome:
 def submit(file_or_name: str, *, suite: str | Path = "official", results: str | Path = "results",
            leaderboard_root: str | Path = leaderboard.DEFAULT_ROOT, params: dict[str, Any] | None = None,
            name: str | None = None, run: bool = True, checks: bool = True, jobs: int = 1, progress: bool = False,
-           log: Any = print) -> SubmitOutcome:
+           log: Any = print, isolation: Isolation | None = None) -> SubmitOutcome:
     """Submit a regime to a suite's leaderboard (see the module docstring). Nothing is written into the
     leaderboard directory unless every check passes.
 
@@ -356,13 +355,19 @@ def submit(file_or_name: str, *, suite: str | Path = "official", results: str | 
         run: run the missing cells (False: only check what is stored, as CI does).
         checks: run the conformance battery (:func:`suite.checks.check_regime`) first.
         jobs: worker processes for the cells.
+        isolation: limits and sandbox of the isolated workers (a regime file's cells always run isolated).
     """
     from suite.checks import check_regime
     from suite.executor import run_suite
     from suite.spec import load_suite
 
-    cls, source = load_regime(str(file_or_name), name)
-    spec, regime = with_regime(load_suite(str(suite)), cls, params)
+    isolation = isolation or Isolation()
+    base_spec = load_suite(str(suite))
+    from suite.checks import TINY_TASKS
+    from suite.untrusted import suite_task_keys
+
+    cls, source = load_regime(str(file_or_name), name, [*suite_task_keys(base_spec), *TINY_TASKS], isolation.sandbox)
+    spec, regime = with_regime(base_spec, cls, params)
     lb_dir = leaderboard.directory(spec, leaderboard_root)
     store = FallbackStore(results, [Store(lb_dir, quarantine=False)])
     cells = plan(spec)
@@ -371,15 +376,15 @@ def submit(file_or_name: str, *, suite: str | Path = "official", results: str | 
     report = None
     if checks:
         log(f"running the conformance checks of {regime.label} ...")
-        report = check_regime(cls, regime.params)
+        report = check_regime(cls, regime.params, isolation=isolation)
         log(report.format())
     outcome = SubmitOutcome(regime=regime, protocol=ProtocolReport(regime.label, [], []), checks=report)
     if report is not None and not report.ok:
         outcome.protocol = check_protocol(mine, store)
         return outcome
     if run:
-        plugins = [str(Path(file_or_name))] if source.startswith("file:") else []
-        done = run_suite(spec, store, progress=progress, log=log, cells=cells, jobs=jobs, plugins=plugins)
+        # a regime file is never imported here nor by pool workers: its cells run in isolated workers
+        done = run_suite(spec, store, progress=progress, log=log, cells=cells, jobs=jobs, isolation=isolation, guard=[lb_dir])
         outcome.ran, outcome.reused = done.ran, done.skipped
         for task, message in done.unavailable.items():
             log(f"{task}: data not available\n{message}")

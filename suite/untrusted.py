@@ -137,3 +137,24 @@ def load_untrusted(path: str | Path, tasks: Sequence[TaskKey], *, plugins: Seque
 def suite_task_keys(suite: Any) -> list[TaskKey]:
     """The (task name, params) of a suite's tasks: what ``supports()`` is asked about."""
     return [(t.cls.name, t.params.model_dump(mode="json")) for t in suite.tasks]
+
+
+def raw_task_keys(suite: str | None) -> list[TaskKey]:
+    """The (task name, params) of a suite file's tasks, read before its regimes can be resolved (an untrusted
+    regime it names is described first); entries that do not validate are left to the suite's loader."""
+    import tomllib
+
+    from suite.spec import find_suite
+
+    try:
+        raw = tomllib.loads(find_suite(suite).read_text(encoding="utf-8"))
+    except Exception:  # noqa: BLE001  (load_suite reports the problem properly)
+        return []
+    out = []
+    for entry in raw.get("tasks", []) if isinstance(raw.get("tasks"), list) else []:
+        try:
+            cls = registry.tasks.get(entry["name"])
+            out.append((cls.name, cls.Params.model_validate(entry.get("params", {})).model_dump(mode="json")))
+        except Exception:  # noqa: BLE001
+            continue
+    return out

@@ -10,8 +10,12 @@ os.environ.setdefault("TFDS_DATA_DIR", os.path.join(os.path.dirname(__file__), "
 
 import pytest  # noqa: E402
 
+from suite import backend  # noqa: E402
 from suite.spec import Suite, parse_suite  # noqa: E402
 from suite.store import Store  # noqa: E402
+
+# Before any op: cells trained here use the threads every executor uses (results depend on them).
+backend.limit_threads(backend.training_threads())
 
 
 @pytest.fixture

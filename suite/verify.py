@@ -1,0 +1,149 @@
+"""Checking records: integrity (``e2ebench verify``) and reproducibility (``e2ebench reproduce``).
+
+* :func:`verify` checks every record file under a results or leaderboard directory: it parses, its
+  ``record_hash`` matches its content, its ``result_hash`` (when present) matches its deterministic
+  part, and it sits in the file named by its ``cell_hash``. A leaderboard directory's manifest must
+  also list only records that exist and verify. Nothing is moved.
+* :func:`reproduce` rebuilds a record's cell from the record alone (task, regime, versions, params,
+  budget, seed, probe), trains it again with the record's thread count, and compares result hashes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from suite import backend, registry
+from suite.records import Record, SuiteRef
+from suite.scores import result_hash
+from suite.store import Problem, Store, check_file
+
+
+@dataclasses.dataclass
+class VerifyReport:
+    """What :func:`verify` found."""
+
+    checked: int = 0
+    problems: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(path: str | Path) -> VerifyReport:
+    """Check every record under ``path`` (a results store, a leaderboard directory or one record file)."""
+    path = Path(path)
+    report = VerifyReport()
+    if path.is_file():
+        found = check_file(path)
+        report.checked = 1
+        if isinstance(found, Problem):
+            report.problems.append(str(found))
+        return report
+    store = Store(path, quarantine=False)
+    if not store.records_dir.is_dir():
+        report.problems.append(f"{path}: no records directory ({store.records_dir})")
+        return report
+    for file in store.files():
+        found = check_file(file)
+        report.checked += 1
+        if isinstance(found, Problem):
+            report.problems.append(str(found))
+    from suite import leaderboard
+    from suite.store import StoreError
+
+    if leaderboard.manifest_path(path).is_file():  # every listed cell must have its listed, verified record
+        try:
+            leaderboard.load(path)
+        except (StoreError, ValueError, KeyError) as exc:
+            report.problems.append(f"{leaderboard.manifest_path(path)}: {exc}")
+    return report
+
+
+class ReproduceError(ValueError):
+    """A record whose cell this installation cannot rebuild; ``str()`` says why."""
+
+
+def cell_of(record: Record) -> Any:
+    """The :class:`suite.plan.Cell` a record was produced for, rebuilt from its ``cell`` key; raises
+    :class:`ReproduceError` when a task or regime is missing or has another version here."""
+    from suite.api import Budget
+    from suite.plan import Cell
+    from suite.spec import ProbeSettings, ResolvedRegime, ResolvedTask
+
+    key = record.cell
+    classes = []
+    for what, reg in (("task", registry.tasks), ("regime", registry.regimes)):
+        entry = key[what]
+        if entry["name"] not in reg:
+            raise ReproduceError(f"the record's {what} {entry['name']!r} is not registered here (pass its --plugin)")
+        cls = reg.get(entry["name"])
+        if cls.version != entry["version"]:
+            raise ReproduceError(f"the record's {what} {entry['name']} is version {entry['version']}, this e2ebench has {cls.version}")
+        classes.append(cls)
+    task_cls, regime_cls = classes
+    if key.get("backend") != backend.name():
+        raise ReproduceError(f"the record was made on the {key.get('backend')} backend, this process runs {backend.name()} (set KERAS_BACKEND)")
+    probe = {k: v for k, v in key["probe"].items() if k != "estimator_versions"}
+    task = ResolvedTask(task_cls, task_cls.Params.model_validate(key["task"]["params"]), Budget.model_validate(key["budget"]))
+    regime = ResolvedRegime(regime_cls, regime_cls.Params.model_validate(key["regime"]["params"]), record.regime_label)
+    cell = Cell(task, regime, int(key["seed"]), ProbeSettings.model_validate(probe), key["backend"])
+    if cell.hash != record.cell_hash:
+        raise ReproduceError(f"the cell rebuilt from the record hashes to {cell.hash}, not {record.cell_hash} "
+                             "(estimator versions or the validation split differ in this e2ebench)")
+    return cell
+
+
+@dataclasses.dataclass
+class Reproduction:
+    """A record and its re-run."""
+
+    original: Record
+    rerun: Record
+    expected: str
+    got: str
+
+    @property
+    def identical(self) -> bool:
+        return self.expected == self.got
+
+    def first_difference(self) -> str | None:
+        """Where the learning curves first differ, in words (None if they do not)."""
+        if self.identical:
+            return None
+        if self.original.status != self.rerun.status:
+            return f"status {self.original.status} -> {self.rerun.status}: {(self.rerun.error or '').splitlines()[:1]}"
+        for a, b in zip(self.original.history, self.rerun.history):
+            for name in ("train_loss", "test_accuracy", "val_accuracy", "examples"):
+                if getattr(a, name) != getattr(b, name):
+                    return f"epoch {a.epoch}: {name} {getattr(a, name)!r} -> {getattr(b, name)!r}"
+        if len(self.original.history) != len(self.rerun.history):
+            return f"{len(self.original.history)} epochs -> {len(self.rerun.history)}"
+        return "the learning curves agree; the measurements, notes or summary differ"
+
+
+def reproduce(path: str | Path, isolation: Any = None) -> Reproduction:
+    """Re-run the cell of the record in ``path`` and compare result hashes (see the module docstring)."""
+    from suite.executor import load_task_data
+    from suite.runner import Isolation, run_cell
+
+    path = Path(path)
+    found = check_file(path)
+    if isinstance(found, Problem):
+        raise ReproduceError(str(found))
+    threads = found.provenance.threads or 1  # records before schema 4: the official ones trained on 1 thread
+    if not backend.limit_threads(threads):
+        raise ReproduceError(f"the record trained with {threads} threads and this process cannot switch to them "
+                             "(run e2ebench reproduce in a fresh process)")
+    cell = cell_of(found)
+    suite = SuiteRef(name=found.suite.name, version=found.suite.version, sha256=found.suite.sha256)
+    rerun = run_cell(cell, suite, load_task_data(cell.task), isolation or Isolation())
+    return Reproduction(found, rerun, found.result_hash or result_hash(found), rerun.result_hash or result_hash(rerun))
+
+
+def as_json(report: VerifyReport) -> str:
+    """The report as JSON (for CI logs)."""
+    return json.dumps(dataclasses.asdict(report), indent=1)
