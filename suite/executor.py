@@ -25,7 +25,6 @@ from suite.plan import Cell, plan
 from suite.records import Record, SuiteRef
 from suite.spec import trial_label
 from suite.runner import Isolation, isolated, run_cell
-from suite.scores import result_hash
 from suite.spec import ResolvedTask, Suite
 from suite.splits import carve_validation
 from suite.store import Ledger, Store
@@ -144,8 +143,7 @@ Outcome = tuple[Cell, "Record | DataUnavailable"]
 def _tampered(record: Record, changes: list[str]) -> Record:
     """``record`` turned into a failure: files outside its own record changed while its cell ran."""
     error = "the cell changed files it must not touch (undone by the harness): " + "; ".join(changes[:20])
-    failed = record.model_copy(update={"status": "failed", "error": error, "summary": {}})
-    return failed.model_copy(update={"result_hash": result_hash(failed)}).sealed()
+    return record.model_copy(update={"status": "failed", "error": error, "summary": {}}).sealed()
 
 
 def _in_process(todo: list[Cell], ref: SuiteRef, bar: tqdm, isolation: Isolation) -> Iterator[Outcome]:

@@ -126,7 +126,7 @@ class Record(_Model):
                 data["provenance"].pop(name, None)
         return content_hash(data, length=64)
 
-    def compute_result_hash(self, varying_scores: set[str] | frozenset[str]) -> str:
+    def compute_result_hash(self, varying_scores: set[str] | frozenset[str] | None = None) -> str:
         """Content hash of exactly the deterministic part of the record: the cell, the status, the learning
         curve without its timings, the measurements, notes, and the summary without ``varying_scores``
         (timings and memory, :func:`suite.scores.varying_scores`). Two honest runs of one cell with the same
@@ -143,13 +143,17 @@ class Record(_Model):
         data = {
             "cell_hash": self.cell_hash, "cell": self.cell, "status": self.status, "num_params": self.num_params,
             "notes": self.notes, "reinitialization": self.reinitialization.model_dump(mode="json") if self.reinitialization else None,
-            "history": history, "summary": {k: v for k, v in self.summary.items() if k not in varying_scores},
+            "history": history, "summary": {k: v for k, v in self.summary.items() if k not in (RESULT_HASH_EXCLUDES if varying_scores is None else varying_scores)},
         }
         return content_hash(data, length=64)
 
-    def sealed(self) -> Record:
-        """This record with its ``record_hash`` filled in."""
-        return self.model_copy(update={"record_hash": self.compute_hash()})
+    def sealed(self, with_result_hash: bool = False) -> Record:
+        """This record with its ``record_hash`` filled in, and its ``result_hash`` (re)computed when it has one
+        or ``with_result_hash`` asks for it."""
+        record = self
+        if with_result_hash or self.result_hash is not None:
+            record = self.model_copy(update={"result_hash": self.compute_result_hash()})
+        return record.model_copy(update={"record_hash": record.compute_hash()})
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> Record:
@@ -160,6 +164,10 @@ class Record(_Model):
         return cls.model_validate(data)
 
 
+#: The summary scores that differ between identical runs (timings, memory): what ``result_hash`` leaves out.
+#: ``suite.scores`` declares the same set (its varying built-in scores; a test checks they agree).
+RESULT_HASH_EXCLUDES = frozenset({"compile_seconds", "peak_device_memory_mb", "peak_memory_increase_mb", "peak_memory_mb",
+                                  "probe_seconds", "seconds_to_target", "train_seconds", "wall_seconds"})
 _ADDED_AFTER_SCHEMA_1 = ("reinitialization", "splits", "result_hash")
 _PROVENANCE_FIELDS_AFTER_SCHEMA_1 = ("threads",)
 _EPOCH_FIELDS_AFTER_SCHEMA_1 = ("val_accuracy",)

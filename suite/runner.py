@@ -23,7 +23,7 @@ from suite.plan import Cell
 from suite.probe import Probe
 from suite.sandbox import Limits, Worker, WorkerError
 from suite.records import EpochRecord, Provenance, Record, Reinitialization, SplitSizes, SuiteRef, finite_or_none
-from suite.scores import result_hash, training_summary
+from suite.scores import training_summary
 
 EVAL_BATCH = 1024
 
@@ -354,7 +354,7 @@ def run_cell(cell: Cell, suite: SuiteRef, data: TaskData, isolation: Isolation =
             threads=backend.training_threads(),
         ),
     )
-    return record.model_copy(update={"result_hash": result_hash(record)}).sealed()
+    return record.sealed(with_result_hash=True)
 
 
 def _budget_used(history: list[EpochRecord], budget: Budget, n_train: int) -> float | None:

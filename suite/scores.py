@@ -93,14 +93,14 @@ def varying_scores() -> set[str]:
     return {s.name for s in registry.scores if s.varies_between_runs}
 
 
-#: The built-in scores that differ between identical runs: what a record's ``result_hash`` leaves out.
-#: Fixed here, before any plugin registers a score, so a record's result hash never depends on plugins.
-RESULT_HASH_EXCLUDES: frozenset[str] = frozenset(s.name for s in _BUILTIN_SCORES if s.varies_between_runs)
-
-
 def result_hash(record: Record) -> str:
     """The hash of ``record``'s deterministic part (:meth:`suite.records.Record.compute_result_hash`)."""
-    return record.compute_result_hash(RESULT_HASH_EXCLUDES)
+    return record.compute_result_hash()
+
+
+def builtin_varying_scores() -> frozenset[str]:
+    """The built-in scores declared as varying between identical runs (must equal ``RESULT_HASH_EXCLUDES``)."""
+    return frozenset(s.name for s in _BUILTIN_SCORES if s.varies_between_runs)
 
 
 def one_off_seconds(history: Sequence[EpochRecord]) -> list[float]:

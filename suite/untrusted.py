@@ -95,12 +95,25 @@ def register_described(path: str | Path, described: Sequence[dict[str, Any]]) ->
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     out = []
     for desc in described:
-        cls = _stand_in(desc, path, sha)
-        if cls.name in registry.regimes and is_untrusted(registry.regimes.get(cls.name)):
-            out.append(registry.regimes.get(cls.name))  # described before (same file, same process)
-            continue
-        out.append(registry.regimes.register(cls))
+        name = str(desc.get("name"))
+        if name in registry.regimes:
+            existing = registry.regimes.get(name)
+            if is_untrusted(existing) or _defined_in(existing, path):
+                # described before, or this process already imported the file as a trusted --plugin: its code
+                # has run here, so the class itself stands for it
+                out.append(existing)
+                continue
+        out.append(registry.regimes.register(_stand_in(desc, path, sha)))
     return out
+
+
+def _defined_in(cls: type, path: Path) -> bool:
+    import inspect
+
+    try:
+        return Path(inspect.getfile(cls)).resolve() == path
+    except (TypeError, OSError):
+        return False
 
 
 def describe(path: str | Path, tasks: Sequence[TaskKey], *, plugins: Sequence[str] = (), sandbox: bool | None = None) -> list[dict[str, Any]]:

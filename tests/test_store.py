@@ -161,3 +161,10 @@ def test_every_committed_leaderboard_record_verifies():
     store = Store(LEADERBOARD, quarantine=False)
     assert store.files() and store.verify() == []
     assert all(isinstance(check_file(p), Record) for p in store.files())
+
+
+def test_result_hash_leaves_out_exactly_the_scores_that_vary_between_runs():
+    from suite.records import RESULT_HASH_EXCLUDES
+    from suite.scores import builtin_varying_scores
+
+    assert RESULT_HASH_EXCLUDES == builtin_varying_scores()
