@@ -3,15 +3,17 @@
 Local, in one process, is the default: on a CPU the backend already uses every core. With
 ``jobs > 1`` cells run in a pool of worker processes (spawned, each limited to its share of the
 cores), for many-core machines or several accelerators. Cells are independent; only the parent process
-writes records, so an interrupted run loses at most the cells in progress.
+writes records, so an interrupted run loses at most the cells in progress. Each cell is locked while it
+runs (:mod:`suite.locks`), so concurrent runs on one results directory share the cells.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from tqdm.auto import tqdm
 
 from suite import backend
 from suite.api import DataUnavailable, TaskData
+from suite.locks import CellClaims
 from suite.plan import Cell, plan
 from suite.records import Record, SuiteRef
 from suite.spec import trial_label
@@ -35,6 +38,7 @@ class RunReport:
     cells: int = 0
     ran: int = 0
     skipped: int = 0
+    elsewhere: int = 0  # recorded meanwhile by another run on the same store (see suite.locks)
     not_applicable: int = 0
     failed: list[str] = dataclasses.field(default_factory=list)
     diverged: list[str] = dataclasses.field(default_factory=list)
@@ -42,7 +46,8 @@ class RunReport:
 
     @property
     def ok(self) -> bool:
-        """True when no cell failed and every task's data was available."""
+        """True when no cell failed and every task's data was available. A diverged cell is a finished
+        result (scored as diverged), not a failure."""
         return not self.failed and not self.unavailable
 
 
@@ -98,23 +103,42 @@ def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callabl
     ref = SuiteRef(name=suite.name, version=suite.version, sha256=suite.sha256)
     bar = tqdm(total=len(todo), desc=f"{suite.name} {suite.version}", unit="cell", disable=not progress or not todo, dynamic_ncols=True)
     write = log or (lambda line: tqdm.write(line))
-    results = _in_process(todo, ref, bar) if jobs <= 1 else _in_pool(todo, ref, jobs, [str(p) for p in plugins])
+
+    def count(cell: Cell, record: Record) -> None:
+        if record.status == "failed":
+            report.failed.append(cell.title)
+        elif record.status == "diverged":
+            report.diverged.append(cell.title)
+
+    def elsewhere(cell: Cell, record: Record) -> None:  # another run on this store recorded the cell meanwhile
+        bar.update(1)
+        report.elsewhere += 1
+        count(cell, record)
+        write(describe(record) + (f" ({trial_label(cell.trial)})" if cell.trial else "") + " [by another run]")
+
+    claims = CellClaims(store, elsewhere, waiting=lambda cell: write(f"waiting  {cell.title}: another run is training it"))
+    pending = todo
     try:
-        for cell, outcome in results:
-            bar.update(1)
-            if isinstance(outcome, DataUnavailable):
-                if cell.task.label not in report.unavailable:
-                    report.unavailable[cell.task.label] = str(outcome)
-                    write(f"SKIPPED  {cell.task.label}: data not available (instructions at the end)")
-                continue
-            store.put(outcome)
-            report.ran += 1
-            if outcome.status == "failed":
-                report.failed.append(cell.title)
-            elif outcome.status == "diverged":
-                report.diverged.append(cell.title)
-            write(describe(outcome) + (f" ({trial_label(cell.trial)})" if cell.trial else ""))
+        while pending:  # a second pass for the cells other runs held during the first, and so on
+            taken = claims.take(pending)
+            results = _in_process(taken, ref, bar) if jobs <= 1 else _in_pool(taken, ref, jobs, [str(p) for p in plugins])
+            for cell, outcome in results:
+                bar.update(1)
+                try:
+                    if isinstance(outcome, DataUnavailable):
+                        if cell.task.label not in report.unavailable:
+                            report.unavailable[cell.task.label] = str(outcome)
+                            write(f"SKIPPED  {cell.task.label}: data not available (instructions at the end)")
+                        continue
+                    store.put(outcome)
+                finally:
+                    claims.release(cell)  # after the record is stored: whoever locks it next finds the record
+                report.ran += 1
+                count(cell, outcome)
+                write(describe(outcome) + (f" ({trial_label(cell.trial)})" if cell.trial else ""))
+            pending = claims.put_off
     finally:
+        claims.close()
         bar.close()
     return report
 
@@ -122,7 +146,7 @@ def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callabl
 Outcome = tuple[Cell, "Record | DataUnavailable"]
 
 
-def _in_process(todo: list[Cell], ref: SuiteRef, bar: tqdm) -> Iterator[Outcome]:
+def _in_process(todo: Iterable[Cell], ref: SuiteRef, bar: tqdm) -> Iterator[Outcome]:
     cache = _DataCache()
     unavailable: dict[str, DataUnavailable] = {}
     for cell in todo:
@@ -161,13 +185,17 @@ def _work(cell: Cell, ref: SuiteRef) -> Record | DataUnavailable:
     return run_cell(cell, ref, data)
 
 
-def _in_pool(todo: list[Cell], ref: SuiteRef, jobs: int, plugins: list[str]) -> Iterator[Outcome]:
+def _in_pool(todo: Iterable[Cell], ref: SuiteRef, jobs: int, plugins: list[str]) -> Iterator[Outcome]:
     threads = max(1, (os.cpu_count() or 1) // jobs)
     ctx = multiprocessing.get_context("spawn")  # fresh interpreters: no backend state is forked
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(plugins, threads))
+    cells, pending = iter(todo), {}
     try:
-        pending = {pool.submit(_work, cell, ref): cell for cell in todo}
-        while pending:
+        while True:  # cells are drawn only as workers free up: each is locked (suite.locks) only while it runs
+            for cell in itertools.islice(cells, jobs - len(pending)):
+                pending[pool.submit(_work, cell, ref)] = cell
+            if not pending:
+                break
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 yield pending.pop(future), future.result()
