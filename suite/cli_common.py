@@ -20,6 +20,9 @@ SuiteArg = Annotated[Optional[str], typer.Argument(help="suite file path, or the
 DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="directory of prepared TFDS datasets (default: data_dir in the suite file, then $TFDS_DATA_DIR, then ~/tensorflow_datasets)")]
 DownloadOpt = Annotated[bool, typer.Option("--download", help="download and prepare missing TFDS datasets (needs network access; without it a missing dataset is skipped with instructions)")]
 
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="list every cell of the plan (run, reused, n/a) before starting")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="print the plan and exit 0: nothing is trained or written")]
+
 
 class TableFormat(str, Enum):
     md = "md"
