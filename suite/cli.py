@@ -346,11 +346,15 @@ def gate(
     metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="score to gate (repeatable; default: test_accuracy)")] = None,
     alpha: Annotated[float, typer.Option("--alpha", min=1e-6, max=0.5, help="level of the one-sided test over seeds that calls a change a regression or an improvement")] = gate_rules.DEFAULT_ALPHA,
     require_all: Annotated[bool, typer.Option("--require-all/--allow-missing", help="fail when a baseline row has no new records (default), or only list it")] = True,
+    report_json: Annotated[Optional[Path], typer.Option("--report-json", help="also write the report as JSON to this file (for CI)")] = None,
+    junit: Annotated[Optional[Path], typer.Option("--junit", help="also write the report as JUnit XML to this file: one test case per row and score, a failure per regression")] = None,
     plugin: PluginOpt = None,
     backend_name: BackendOpt = None,
 ) -> None:
     """Fail (exit 1) when a score in RESULTS is worse than in the baseline by a one-sided test over seeds (paired by
     seed), in each score's declared direction (see `e2ebench list metrics`), or when a baseline row is missing."""
+    import json
+
     from suite import leaderboard as lb
     from suite.plan import plan
     from suite.results import ResultSet
@@ -371,6 +375,13 @@ def gate(
             else ResultSet.from_cells(cells, Store(base_root, quarantine=False)))
     report = gate_rules.compare(base, ResultSet.from_cells(cells, Store(results)), metrics, alpha, require_all)
     typer.echo(report.format())
+    try:
+        if report_json is not None:
+            report_json.write_text(json.dumps(gate_rules.report_json(report, spec.name, alpha), indent=1) + "\n", encoding="utf-8")
+        if junit is not None:
+            junit.write_text(gate_rules.junit_xml(report, spec.name), encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write the report: {exc}", code=1)
     if not report.ok:
         raise typer.Exit(1)
 
