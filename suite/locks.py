@@ -19,10 +19,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from suite.plan import Cell
-from suite.records import Record
 from suite.store import COMPLETE, Store
+
+if TYPE_CHECKING:
+    from suite.plan import Cell
+    from suite.records import Record
 
 try:
     import fcntl
