@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from suite import gate as gate_rules
-from suite.cli_common import (BackendOpt, CellMemoryOpt, CellTimeoutOpt, DataDirOpt, DownloadOpt, IsolateOpt, Kind, PluginOpt,
-                              ResultsOpt, SandboxOpt, SuiteArg, TableFormat, ThreadsOpt, UntrustedOpt, check_metrics,
-                              configure_data, fail, isolation, load, require_records, set_threads)
+from suite.cli_common import (BackendOpt, CellMemoryOpt, CellTimeoutOpt, DataDirOpt, DownloadOpt, DryRunOpt, IsolateOpt, Kind,
+                              PluginOpt, ResultsOpt, SandboxOpt, SuiteArg, TableFormat, ThreadsOpt, UntrustedOpt, VerboseOpt,
+                              check_metrics, configure_data, fail, isolation, load, require_records, set_threads)
 
 if TYPE_CHECKING:
     from suite.spec import Suite
@@ -41,11 +41,17 @@ def run(
     cell_timeout: CellTimeoutOpt = None,
     cell_memory: CellMemoryOpt = None,
     threads: ThreadsOpt = None,
+    verbose: VerboseOpt = False,
+    dry_run: DryRunOpt = False,
 ) -> None:
-    """Run every cell of a suite that has no finished record yet, then print its leaderboard table."""
+    """Run every cell of a suite that has no finished record yet, then print its leaderboard table.
+
+    The plan (cells to run, reused, not applicable) is printed first. Exits 1 when a cell failed or a
+    task's data is not available (a diverged cell is a finished result, not a failure), 130 when interrupted."""
     from suite.executor import run_suite
     from suite.plan import plan
     from suite.results import ResultSet
+    from suite.schedule import schedule
     from suite.store import Store
     from suite.tables import leaderboard_table
 
@@ -55,21 +61,34 @@ def run(
     configure_data(spec, data_dir, download)
     store = Store(results)
     cells = plan(spec)
-    typer.echo(f"suite {spec.name} {spec.version}: {len(spec.tasks)} tasks x {len(spec.regimes)} regimes x {len(spec.seeds)} seeds{_trials(spec)} = {len(cells)} cells -> {store.records_dir}", err=True)
+    head = f"suite {spec.name} {spec.version}: {len(spec.tasks)} tasks x {len(spec.regimes)} regimes x {len(spec.seeds)} seeds{_trials(spec)} = {len(cells)} cells -> {store.records_dir}"
+    typer.echo(f"{head}\n{schedule(cells, store).format(str(store.records_dir), verbose=verbose)}", err=not dry_run)
+    if dry_run:
+        return
     try:
         report = run_suite(spec, store, progress=progress, cells=cells, jobs=jobs, plugins=plugin or [], isolation=iso)
     except KeyboardInterrupt:
         typer.echo("\ninterrupted: finished cells are saved; run the same command again to resume.", err=True)
         raise typer.Exit(130)
-    typer.echo(f"ran {report.ran}, reused {report.skipped}, not applicable {report.not_applicable}, failed {len(report.failed)}, diverged {len(report.diverged)}", err=True)
+    elsewhere = f", done by another run {report.elsewhere}" if report.elsewhere else ""
+    typer.echo(f"ran {report.ran}, reused {report.skipped}{elsewhere}, not applicable {report.not_applicable}, failed {len(report.failed)}, diverged {len(report.diverged)}", err=True)
     typer.echo(leaderboard_table(ResultSet.from_cells(cells, store), fmt=table_format.value))
     by_message: dict[str, list[str]] = {}  # tasks sharing a dataset share one set of instructions
     for task, message in report.unavailable.items():
         by_message.setdefault(message, []).append(task)
     for message, tasks in by_message.items():
         typer.secho(f"\n{', '.join(tasks)}: data not available\n{message}", err=True, fg=typer.colors.YELLOW)
+    if report.failed:
+        _say_failed(report.failed, report.ran + report.elsewhere)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _say_failed(titles: list[str], of: int, shown: int = 10) -> None:
+    """``error: N of the M cells run failed`` and the first few of them."""
+    lines = [f"error: {len(titles)} of the {of} cells run failed (their records hold the error; run the command again to retry them):"]
+    lines += [f"  - {t}" for t in titles[:shown]] + ([f"  ... and {len(titles) - shown} more"] if len(titles) > shown else [])
+    typer.secho("\n".join(lines), err=True, fg=typer.colors.RED)
 
 
 def _trials(spec: Suite, sep: str = " x ") -> str:
@@ -235,7 +254,7 @@ def submit(
     file_or_name: Annotated[str, typer.Argument(help="the regime: a Python file that registers it, or a registered regime's name")],
     suite: Annotated[str, typer.Option("--suite", "-s", help="suite to submit to (default: the official leaderboard suite)")] = "official",
     results: ResultsOpt = Path("results"),
-    leaderboard_root: Annotated[Path, typer.Option("--leaderboard", help="leaderboard root; baselines are read from and the entry written to LEADERBOARD/<suite>-<version>/")] = Path("leaderboard"),
+    leaderboard_root: Annotated[Optional[Path], typer.Option("--leaderboard", help="leaderboard root; baselines are read from and the entry written to LEADERBOARD/<suite>-<version>/ (default: found from the suite: leaderboard/ beside the suite file or above it, or in the e2ebench checkout)")] = None,
     params: Annotated[Optional[str], typer.Option("--params", help="the regime's params as JSON, e.g. '{\"lam\": 0.1}' (default: its defaults)")] = None,
     name: Annotated[Optional[str], typer.Option("--name", help="which regime, when the file registers several")] = None,
     run_cells: Annotated[bool, typer.Option("--run/--no-run", help="run the cells without a finished record (--no-run: only check the stored records, as CI does)")] = True,
@@ -246,9 +265,12 @@ def submit(
     cell_timeout: CellTimeoutOpt = None,
     cell_memory: CellMemoryOpt = None,
     threads: ThreadsOpt = None,
+    verbose: VerboseOpt = False,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Run a regime on a suite (reusing stored baseline cells), check the protocol, and write its leaderboard
-    entry and a Markdown summary for the pull request. Exits 1 with the list of problems if a check fails."""
+    entry and a Markdown summary for the pull request. The plan is printed first. Exits 1 with the list of
+    problems if a check fails or a cell failed."""
     import json
 
     from suite.registry import RegistryError
@@ -267,26 +289,32 @@ def submit(
         iso = isolation(False, sandbox, cell_timeout, cell_memory, [Path(file_or_name)])
         outcome = do_submit(file_or_name, suite=suite, results=results, leaderboard_root=leaderboard_root, params=parsed,
                             name=name, run=run_cells, checks=checks, jobs=jobs, progress=progress,
-                            log=lambda line: typer.echo(line, err=True), isolation=iso)
+                            dry_run=dry_run, verbose=verbose, log=lambda line: typer.echo(line, err=True), isolation=iso)
     except (SpecError, RegistryError, SubmissionError) as exc:
         fail(str(exc))
     except ValueError as exc:  # invalid --params for the regime (pydantic)
         fail(f"--params: {exc}")
+    if dry_run:
+        typer.echo(outcome.plan)
+        return
     typer.echo(outcome.protocol.format(), err=True)
+    if outcome.failed:
+        _say_failed(outcome.failed, outcome.ran)
     if not outcome.ok:
         typer.secho(f"\nsubmission of {outcome.regime.label} rejected; fix these and submit again:", err=True, fg=typer.colors.RED)
         for line in outcome.problems():
             typer.secho(f"  - {line}", err=True, fg=typer.colors.RED)
         raise typer.Exit(1)
+    lb_option = f" --leaderboard {leaderboard_root}" if leaderboard_root is not None else ""
     typer.echo(f"ran {outcome.ran} cells, reused {outcome.reused}; entry: {outcome.entry_path}; summary: {outcome.summary_path}", err=True)
-    typer.echo(f"regenerate the table with `e2ebench leaderboard {suite} --leaderboard {leaderboard_root}`, then open a pull request with the summary below.\n", err=True)
+    typer.echo(f"regenerate the table with `e2ebench leaderboard {suite}{lb_option}`, then open a pull request with the summary below.\n", err=True)
     typer.echo(outcome.summary)
 
 
 @app.command()
 def leaderboard(
     suite: Annotated[str, typer.Argument(help="a suite (its leaderboard is LEADERBOARD/<suite>-<version>/), or a leaderboard directory (default: official)")] = "official",
-    leaderboard_root: Annotated[Path, typer.Option("--leaderboard", help="leaderboard root (the table goes to LEADERBOARD/<suite>-<version>/)")] = Path("leaderboard"),
+    leaderboard_root: Annotated[Optional[Path], typer.Option("--leaderboard", help="leaderboard root (the table goes to LEADERBOARD/<suite>-<version>/; default: found from the suite, as for submit)")] = None,
     metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="score to show (repeatable; the first ranks the rows)")] = None,
     check: Annotated[bool, typer.Option("--check", help="write nothing; exit 1 if the generated files are out of date or a record does not verify")] = False,
     replan: Annotated[bool, typer.Option("--replan", help="rewrite the version's manifest from the suite file (after re-running its cells)")] = False,
@@ -306,12 +334,14 @@ def leaderboard(
             board = lb.load(Path(suite))
         else:
             spec = load(suite, plugin)
-            target = lb.directory(spec, leaderboard_root)
+            target = lb.locate(spec, leaderboard_root, existing=False)
             if check and (replan or not lb.manifest_path(target).is_file()):
                 fail(f"{target}: no manifest to check against; run `e2ebench leaderboard {suite}` first", code=1)
             board = lb.load(target) if check else lb.prepare(spec, target, backend_name, replan=replan)
     except StoreError as exc:
         fail(str(exc), code=1)
+    except lb.LeaderboardNotFound as exc:
+        fail(str(exc))
     if check:
         stale = lb.stale(board, metrics)
         if stale:
@@ -331,11 +361,15 @@ def gate(
     metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="score to gate (repeatable; default: test_accuracy)")] = None,
     alpha: Annotated[float, typer.Option("--alpha", min=1e-6, max=0.5, help="level of the one-sided test over seeds that calls a change a regression or an improvement")] = gate_rules.DEFAULT_ALPHA,
     require_all: Annotated[bool, typer.Option("--require-all/--allow-missing", help="fail when a baseline row has no new records (default), or only list it")] = True,
+    report_json: Annotated[Optional[Path], typer.Option("--report-json", help="also write the report as JSON to this file (for CI)")] = None,
+    junit: Annotated[Optional[Path], typer.Option("--junit", help="also write the report as JUnit XML to this file: one test case per row and score, a failure per regression")] = None,
     plugin: PluginOpt = None,
     backend_name: BackendOpt = None,
 ) -> None:
     """Fail (exit 1) when a score in RESULTS is worse than in the baseline by a one-sided test over seeds (paired by
     seed), in each score's declared direction (see `e2ebench list metrics`), or when a baseline row is missing."""
+    import json
+
     from suite import leaderboard as lb
     from suite.plan import plan
     from suite.results import ResultSet
@@ -344,7 +378,10 @@ def gate(
     spec = load(suite, plugin)
     metrics = metric or list(gate_rules.DEFAULT_METRICS)
     check_metrics(metrics)
-    base_root = baseline or lb.directory(spec)
+    try:
+        base_root = baseline or lb.locate(spec, hint="pass --baseline DIR, a results store or a leaderboard directory")
+    except lb.LeaderboardNotFound as exc:
+        fail(str(exc))
     require_records(base_root, "--baseline")
     require_records(results, "--results")
     cells = plan(spec, backend_name)
@@ -353,6 +390,13 @@ def gate(
             else ResultSet.from_cells(cells, Store(base_root, quarantine=False)))
     report = gate_rules.compare(base, ResultSet.from_cells(cells, Store(results)), metrics, alpha, require_all)
     typer.echo(report.format())
+    try:
+        if report_json is not None:
+            report_json.write_text(json.dumps(gate_rules.report_json(report, spec.name, alpha), indent=1) + "\n", encoding="utf-8")
+        if junit is not None:
+            junit.write_text(gate_rules.junit_xml(report, spec.name), encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write the report: {exc}", code=1)
     if not report.ok:
         raise typer.Exit(1)
 

@@ -26,6 +26,9 @@ CellMemoryOpt = Annotated[Optional[float], typer.Option("--cell-memory", min=64.
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads per cell (default 1, or $E2EBENCH_THREADS); results depend on it, so it is recorded; use --jobs to use more cores")]
 DownloadOpt = Annotated[bool, typer.Option("--download", help="download and prepare missing TFDS datasets (needs network access; without it a missing dataset is skipped with instructions)")]
 
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="list every cell of the plan (run, reused, n/a) before starting")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="print the plan and exit 0: nothing is trained or written")]
+
 
 class TableFormat(str, Enum):
     md = "md"

@@ -3,16 +3,18 @@
 Local, in one process, is the default: on a CPU the backend already uses every core. With
 ``jobs > 1`` cells run in a pool of worker processes (spawned, each limited to its share of the
 cores), for many-core machines or several accelerators. Cells are independent; only the parent process
-writes records, so an interrupted run loses at most the cells in progress.
+writes records, so an interrupted run loses at most the cells in progress. Each cell is locked while it
+runs (:mod:`suite.locks`), so concurrent runs on one results directory share the cells.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from tqdm.auto import tqdm
 
 from suite import backend
 from suite.api import DataUnavailable, TaskData
+from suite.locks import CellClaims
 from suite.plan import Cell, plan
 from suite.records import Record, SuiteRef
 from suite.spec import trial_label
@@ -40,6 +43,7 @@ class RunReport:
     cells: int = 0
     ran: int = 0
     skipped: int = 0
+    elsewhere: int = 0  # recorded meanwhile by another run on the same store (see suite.locks)
     not_applicable: int = 0
     failed: list[str] = dataclasses.field(default_factory=list)
     diverged: list[str] = dataclasses.field(default_factory=list)
@@ -47,7 +51,8 @@ class RunReport:
 
     @property
     def ok(self) -> bool:
-        """True when no cell failed and every task's data was available."""
+        """True when no cell failed and every task's data was available. A diverged cell is a finished
+        result (scored as diverged), not a failure."""
         return not self.failed and not self.unavailable
 
 
@@ -108,31 +113,51 @@ def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callabl
     ref = SuiteRef(name=suite.name, version=suite.version, sha256=suite.sha256)
     bar = tqdm(total=len(todo), desc=f"{suite.name} {suite.version}", unit="cell", disable=not progress or not todo, dynamic_ncols=True)
     write = log or (lambda line: tqdm.write(line))
-    results = _in_process(todo, ref, bar, isolation) if jobs <= 1 else _in_pool(todo, ref, jobs, [str(p) for p in plugins], isolation)
+    def count(cell: Cell, record: Record) -> None:
+        if record.status == "failed":
+            report.failed.append(cell.title)
+        elif record.status == "diverged":
+            report.diverged.append(cell.title)
+
+    def elsewhere(cell: Cell, record: Record) -> None:  # another run on this store recorded the cell meanwhile
+        bar.update(1)
+        report.elsewhere += 1
+        count(cell, record)
+        write(describe(record) + (f" ({trial_label(cell.trial)})" if cell.trial else "") + " [by another run]")
+
+    claims = CellClaims(store, elsewhere, waiting=lambda cell: write(f"waiting  {cell.title}: another run is training it"))
     # An isolated worker without a sandbox could reach the files: every change it makes is undone.
-    ledger = Ledger([store.root, *guard]) if any(isolated(c, isolation) for c in todo) else None
+    ledger = Ledger([store.records_dir, *(Path(g) / 'records' for g in guard)]) if any(isolated(c, isolation) for c in todo) else None
+    untrusted = _untrusted_descriptions(todo)
+    pending = todo
     try:
-        for cell, outcome in results:
-            if ledger is not None and (tampered := ledger.restore()):
-                write(f"TAMPER   {cell.title}: files changed while the cell ran; restored: {'; '.join(tampered[:5])}")
-                if isinstance(outcome, Record):
-                    outcome = _tampered(outcome, tampered)
-            bar.update(1)
-            if isinstance(outcome, DataUnavailable):
-                if cell.task.label not in report.unavailable:
-                    report.unavailable[cell.task.label] = str(outcome)
-                    write(f"SKIPPED  {cell.task.label}: data not available (instructions at the end)")
-                continue
-            written = store.put(outcome)
-            if ledger is not None:
-                ledger.accept(written)
-            report.ran += 1
-            if outcome.status == "failed":
-                report.failed.append(cell.title)
-            elif outcome.status == "diverged":
-                report.diverged.append(cell.title)
-            write(describe(outcome) + (f" ({trial_label(cell.trial)})" if cell.trial else ""))
+        while pending:  # a second pass for the cells other runs held during the first, and so on
+            taken = claims.take(pending)
+            results = (_in_process(taken, ref, bar, isolation) if jobs <= 1
+                       else _in_pool(taken, ref, jobs, [str(p) for p in plugins], isolation, untrusted))
+            for cell, outcome in results:
+                bar.update(1)
+                try:
+                    if ledger is not None and (tampered := ledger.restore()):
+                        write(f"TAMPER   {cell.title}: files changed while the cell ran; restored: {'; '.join(tampered[:5])}")
+                        if isinstance(outcome, Record):
+                            outcome = _tampered(outcome, tampered)
+                    if isinstance(outcome, DataUnavailable):
+                        if cell.task.label not in report.unavailable:
+                            report.unavailable[cell.task.label] = str(outcome)
+                            write(f"SKIPPED  {cell.task.label}: data not available (instructions at the end)")
+                        continue
+                    written = store.put(outcome)
+                    if ledger is not None:
+                        ledger.accept(written)
+                finally:
+                    claims.release(cell)  # after the record is stored: whoever locks it next finds the record
+                report.ran += 1
+                count(cell, outcome)
+                write(describe(outcome) + (f" ({trial_label(cell.trial)})" if cell.trial else ""))
+            pending = claims.put_off
     finally:
+        claims.close()
         bar.close()
     return report
 
@@ -146,8 +171,19 @@ def _tampered(record: Record, changes: list[str]) -> Record:
     return record.model_copy(update={"status": "failed", "error": error, "summary": {}}).sealed()
 
 
-def _in_process(todo: list[Cell], ref: SuiteRef, bar: tqdm, isolation: Isolation) -> Iterator[Outcome]:
-    if todo and not backend.limit_threads(backend.training_threads()):
+def _untrusted_descriptions(cells: Sequence[Cell]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """What pool workers need to rebuild the stand-ins of untrusted regimes: (file, descriptions)."""
+    from suite.untrusted import is_untrusted
+
+    found: dict[str, dict[str, Any]] = {}
+    for c in cells:
+        if is_untrusted(c.regime.cls):
+            found.setdefault(c.regime.cls.untrusted_file, {})[c.regime.cls.name] = c.regime.cls.description_data  # type: ignore[attr-defined]
+    return [(f, list(d.values())) for f, d in found.items()]
+
+
+def _in_process(todo: Iterable[Cell], ref: SuiteRef, bar: tqdm, isolation: Isolation) -> Iterator[Outcome]:
+    if not backend.limit_threads(backend.training_threads()):
         log.warning("the backend already runs with another number of threads than %d: this run's results may differ "
                     "from other executors' in the last digits", backend.training_threads())
     cache = _DataCache()
@@ -191,20 +227,18 @@ def _work(cell: Cell, ref: SuiteRef, isolation: Isolation) -> Record | DataUnava
     return run_cell(cell, ref, data, isolation)
 
 
-def _in_pool(todo: list[Cell], ref: SuiteRef, jobs: int, plugins: list[str], isolation: Isolation) -> Iterator[Outcome]:
-    from suite.untrusted import is_untrusted
-
+def _in_pool(todo: Iterable[Cell], ref: SuiteRef, jobs: int, plugins: list[str], isolation: Isolation,
+             untrusted: list[tuple[str, list[dict[str, Any]]]]) -> Iterator[Outcome]:
     threads = backend.training_threads()  # every cell trains with the same threads, whatever the executor
-    untrusted: dict[str, dict[str, Any]] = {}
-    for c in todo:
-        if is_untrusted(c.regime.cls):
-            untrusted.setdefault(c.regime.cls.untrusted_file, {})[c.regime.cls.name] = c.regime.cls.description_data  # type: ignore[attr-defined]
     ctx = multiprocessing.get_context("spawn")  # fresh interpreters: no backend state is forked
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
-                               initargs=(plugins, threads, [(f, list(d.values())) for f, d in untrusted.items()]))
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(plugins, threads, untrusted))
+    cells, pending = iter(todo), {}
     try:
-        pending = {pool.submit(_work, cell, ref, isolation): cell for cell in todo}
-        while pending:
+        while True:  # cells are drawn only as workers free up: each is locked (suite.locks) only while it runs
+            for cell in itertools.islice(cells, jobs - len(pending)):
+                pending[pool.submit(_work, cell, ref, isolation)] = cell
+            if not pending:
+                break
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 yield pending.pop(future), future.result()

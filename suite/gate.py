@@ -9,12 +9,20 @@ tolerance would call noise a regression on rows that vary across seeds, and miss
 that do not. For time-to-target scores the share of seeds that reached the target is compared first:
 reaching it in fewer seeds regresses. Neutral scores are never gated. Rows the new results do not have
 are listed as not compared (or fail with ``require_all``).
+
+For CI the report is also written as JSON (:func:`report_json`) or JUnit XML (:func:`junit_xml`): one
+test case per compared score of a row, a failure for each regression (and for each row not compared
+under ``require_all``, else a skipped case).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from typing import Any
 
 from suite import stats
 from suite.results import Aggregate, ResultSet
@@ -121,3 +129,56 @@ def compare(baseline: ResultSet, new: ResultSet, metrics: Sequence[str] = DEFAUL
             result, test = verdict(m, ba, na, alpha)
             out.append(Comparison(task, regime, m, ba.mean, na.mean, result, test))
     return GateReport(out, require_all)
+
+
+def _finite(v: float | None) -> float | None:
+    return v if v is not None and math.isfinite(v) else None
+
+
+def report_json(report: GateReport, suite: str = "", alpha: float = DEFAULT_ALPHA) -> dict[str, Any]:
+    """The gate's report as plain data (JSON-safe: no NaN or infinity, they become null)."""
+    rows = []
+    for c in report.comparisons:
+        t = c.test
+        rows.append({"task": c.task, "regime": c.regime, "metric": c.metric, "verdict": c.verdict,
+                     "baseline": _finite(c.baseline), "new": _finite(c.new),
+                     "test": None if t is None else {
+                         "name": t.test, "difference": _finite(t.difference), "p_value": _finite(t.p_value),
+                         "ci": None if t.ci is None else [_finite(t.ci[0]), _finite(t.ci[1])],
+                         "n_new": t.n_a, "n_baseline": t.n_b, "alpha": t.alpha}})
+    counts = {v: sum(c.verdict == v for c in report.comparisons) for v in ("ok", "improved", "regressed", "not compared")}
+    return {"suite": suite, "ok": report.ok, "alpha": alpha, "require_all": report.require_all, "counts": counts, "comparisons": rows}
+
+
+_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot hold (control characters in a label)."""
+    return _NOT_XML.sub("?", text)
+
+
+def junit_xml(report: GateReport, suite: str = "") -> str:
+    """The gate's report as JUnit XML: one ``testcase`` per comparison (class name the task, name the regime and
+    score), a ``failure`` for a regression, and for a row not compared a ``failure`` under ``require_all``,
+    else ``skipped``."""
+    missing_fails = report.require_all
+    failures = sum(c.verdict == "regressed" or (c.verdict == "not compared" and missing_fails) for c in report.comparisons)
+    skipped = sum(c.verdict == "not compared" and not missing_fails for c in report.comparisons)
+    name = _xml(f"e2ebench gate {suite}".strip())
+    attrs = {"name": name, "tests": str(len(report.comparisons)), "failures": str(failures), "errors": "0", "skipped": str(skipped)}
+    root = ET.Element("testsuites", attrs)
+    cases = ET.SubElement(root, "testsuite", attrs)
+    for c in report.comparisons:
+        line = _xml(c.line())
+        case = ET.SubElement(cases, "testcase", {"classname": _xml(c.task), "name": _xml(f"{c.regime} / {c.metric}"), "time": "0"})
+        if c.verdict == "regressed":
+            ET.SubElement(case, "failure", {"type": "regression", "message": line}).text = line
+        elif c.verdict == "not compared":
+            message = _xml(f"{c.task} / {c.regime} / {c.metric}: no new records to compare")
+            ET.SubElement(case, "failure" if missing_fails else "skipped", {"type": "missing", "message": message} if missing_fails
+                          else {"message": message})
+        else:
+            ET.SubElement(case, "system-out").text = line
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

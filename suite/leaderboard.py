@@ -50,6 +50,52 @@ def directory(suite: Suite, root: str | Path = DEFAULT_ROOT) -> Path:
     return Path(root) / f"{suite.name}-{suite.version}"
 
 
+CHECKOUT_ROOT = Path(__file__).resolve().parent.parent / "leaderboard"  # beside the package in a checkout of e2ebench
+
+
+class LeaderboardNotFound(LookupError):
+    """No leaderboard directory of a suite version where :func:`locate` looks; ``str()`` says where it looked."""
+
+
+def search_roots(suite: Suite) -> list[Path]:
+    """Where the leaderboard of ``suite`` is looked for, in order: ``leaderboard/`` beside the suite file and in
+    each folder above it, then ``leaderboard/`` of the e2ebench checkout (never the working directory)."""
+    roots = []
+    source = Path(suite.source)
+    if source.is_file():
+        roots += [parent / "leaderboard" for parent in source.resolve().parents]
+    roots.append(CHECKOUT_ROOT)
+    return list(dict.fromkeys(roots))
+
+
+def locate(suite: Suite, root: str | Path | None = None, *, existing: bool = True, hint: str | None = None) -> Path:
+    """The leaderboard directory of ``suite``'s version: ``root/<suite>-<version>`` when ``root`` is given,
+    else the first one found under :func:`search_roots`. Where none exists and ``existing`` is False, the
+    version goes into the first root that exists (a new version beside the others).
+
+    Raises:
+        LeaderboardNotFound: nothing found (or, without ``existing``, no root exists), naming where it looked and
+            ending with ``hint`` (default: which option to pass).
+    """
+    if root is not None:
+        return directory(suite, root)
+    roots = search_roots(suite)
+    for candidate in roots:
+        if directory(suite, candidate).is_dir():
+            return directory(suite, candidate)
+    if not existing:
+        for candidate in roots:
+            if candidate.is_dir():
+                return directory(suite, candidate)
+    name = directory(suite, "").name
+    beside = [r for r in roots if r != CHECKOUT_ROOT]
+    looked = (f"leaderboard/{name}/ beside the suite file and in every folder above it ({beside[0]}, ..., {beside[-1]}) "
+              if beside else "")
+    raise LeaderboardNotFound(f"no leaderboard of suite {suite.name} {suite.version}: looked for {looked or 'it '}"
+                              f"{'and ' if looked else ''}in the e2ebench checkout ({CHECKOUT_ROOT / name}); "
+                              f"{hint or f'pass --leaderboard ROOT, the folder that holds (or is to hold) {name}/'}")
+
+
 def entries(lb_dir: Path) -> list[dict[str, Any]]:
     """The submission entries of a leaderboard directory, sorted by file name."""
     sub = lb_dir / "submissions"

@@ -122,6 +122,12 @@ class Store:
             return None
         return self._verified(path)
 
+    def peek(self, cell_hash: str) -> Record | Problem | None:
+        """The record of a cell as :func:`check_file` finds it (a :class:`Problem` when it does not verify),
+        or None when there is none; reads only and never moves a file (for plans and dry runs)."""
+        path = self.path(cell_hash)
+        return check_file(path) if path.is_file() else None
+
     def is_complete(self, cell_hash: str) -> bool:
         """Whether the cell has a finished (``ok`` or ``diverged``) record."""
         record = self.get(cell_hash)
@@ -210,7 +216,7 @@ class Ledger:
     """
 
     def __init__(self, roots: Sequence[str | os.PathLike[str]]) -> None:
-        self.roots = [Path(r).resolve() for r in dict.fromkeys(str(r) for r in roots)]
+        self.roots = [Path(r).resolve() for r in dict.fromkeys(str(r) for r in roots)]  # records directories
         self._files = self._read()
 
     def _read(self) -> dict[Path, bytes]:

@@ -2,7 +2,10 @@
 
 1. load the regime (a plain file through the plugin loader, or a registered / installed name);
 2. add it to the suite's regimes, plan the cells, and run those without a finished record, reading
-   baseline records from the leaderboard directory as well, so baselines are never re-run;
+   baseline records from the leaderboard directory as well, so baselines are never re-run. The
+   leaderboard directory is found from the suite (:func:`suite.leaderboard.locate`), never from the
+   working directory; where there is none, submit stops and says where it looked. The plan (cells to
+   run, of them baselines, reused, n/a) is printed before anything runs;
 3. check the protocol (:func:`check_protocol`): every task and seed has a finished record or is n/a by
    the regime's declared ``supports()``; no record overran the budget; provenance is complete;
 4. write the leaderboard entry (``submissions/<regime>-<version>.json``: cells, hashes, scores), copy the
@@ -29,7 +32,7 @@ from suite.records import Record
 from suite.results import ResultSet
 from suite.spec import trial_label
 from suite.spec import ResolvedRegime, Suite, params_suffix, suite_trials
-from suite.store import COMPLETE, Store
+from suite.store import COMPLETE, Problem, Store
 from suite.tables import render
 from suite.tables import rows as table_rows
 
@@ -61,6 +64,16 @@ class FallbackStore(Store):
             if found is not None and found.status in COMPLETE:
                 return found
         return record
+
+    def peek(self, cell_hash: str) -> Record | Problem | None:
+        own = super().peek(cell_hash)
+        if isinstance(own, Record) and own.status in COMPLETE:
+            return own
+        for store in self.fallbacks:
+            found = store.peek(cell_hash)
+            if isinstance(found, Record) and found.status in COMPLETE:
+                return found
+        return own
 
     def source(self, cell_hash: str) -> Path | None:
         """The file the record of ``cell_hash`` is read from."""
@@ -314,6 +327,26 @@ def write_entry(lb_dir: Path, regime: ResolvedRegime, data: dict[str, Any], summ
     return json_path, md_path
 
 
+def submission_plan(cells: Sequence[Cell], mine: Sequence[Cell], store: FallbackStore, lb_dir: Path, *,
+                    verbose: bool = False, run: bool = True) -> str:
+    """The plan of a submission (:mod:`suite.schedule`), saying where records are reused from and how many
+    of the cells to run are baselines (cells of the suite's own regimes)."""
+    from suite.schedule import schedule
+
+    planned = schedule(cells, store)
+    where = " and ".join(str(s.records_dir) for s in [store, *store.fallbacks])
+    lines = [planned.format(where, verbose=verbose)]
+    if not lb_dir.is_dir():
+        lines.append(f"  {lb_dir} does not exist yet: baseline records come from {store.records_dir} only")
+    own = {c.hash for c in mine}
+    baselines = [c for c in planned.to_run if c.hash not in own]
+    if baselines:
+        lines.append(f"  {len(baselines)} of the cells to run are baselines (other regimes' cells that neither store has)")
+    if not run and planned.to_run:
+        lines.append("  --no-run: none of them is run; the protocol check reports the missing ones")
+    return "\n".join(lines)
+
+
 @dataclasses.dataclass
 class SubmitOutcome:
     """What ``submit`` did and found."""
@@ -323,24 +356,28 @@ class SubmitOutcome:
     checks: Any | None  # suite.checks.CheckReport
     ran: int = 0
     reused: int = 0
+    failed: list[str] = dataclasses.field(default_factory=list)  # titles of the cells that failed in this run
+    failed_baselines: list[str] = dataclasses.field(default_factory=list)  # those of other regimes
+    plan: str = ""  # what the run does (suite.schedule), printed before it starts
     entry_path: Path | None = None
     summary_path: Path | None = None
     summary: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.protocol.ok and (self.checks is None or self.checks.ok)
+        return self.protocol.ok and (self.checks is None or self.checks.ok) and not self.failed
 
     def problems(self) -> list[str]:
         """Everything that blocks the submission, one line each."""
         out = [f"conformance: {r.line()}" for r in (self.checks.failures if self.checks is not None else [])]
+        out += [f"run: {title}: the cell failed (a baseline cell: the table would miss it)" for title in self.failed_baselines]
         return out + [f"protocol: {p}" for p in self.protocol.problems]
 
 
 def submit(file_or_name: str, *, suite: str | Path = "official", results: str | Path = "results",
-           leaderboard_root: str | Path = leaderboard.DEFAULT_ROOT, params: dict[str, Any] | None = None,
+           leaderboard_root: str | Path | None = None, params: dict[str, Any] | None = None,
            name: str | None = None, run: bool = True, checks: bool = True, jobs: int = 1, progress: bool = False,
-           log: Any = print, isolation: Isolation | None = None) -> SubmitOutcome:
+           dry_run: bool = False, verbose: bool = False, log: Any = print, isolation: Isolation | None = None) -> SubmitOutcome:
     """Submit a regime to a suite's leaderboard (see the module docstring). Nothing is written into the
     leaderboard directory unless every check passes.
 
@@ -349,12 +386,15 @@ def submit(file_or_name: str, *, suite: str | Path = "official", results: str | 
         suite: the suite (a shipped suite's name or a path).
         results: the results store the new cells are written to.
         leaderboard_root: the leaderboard root; ``<root>/<suite>-<version>`` is read for baseline records and
-            receives the entry, the summary and a copy of the regime's records.
+            receives the entry, the summary and a copy of the regime's records. Default: found from the suite
+            (:func:`suite.leaderboard.locate`); where there is none, :class:`SubmissionError` says where it looked.
         params: the regime's params (default: its defaults).
         name: which regime of a plugin file that registers several.
         run: run the missing cells (False: only check what is stored, as CI does).
         checks: run the conformance battery (:func:`suite.checks.check_regime`) first.
         jobs: worker processes for the cells.
+        dry_run: only make the plan (``outcome.plan``): nothing is trained, checked or written.
+        verbose: the plan lists every cell.
         isolation: limits and sandbox of the isolated workers (a regime file's cells always run isolated).
     """
     from suite.checks import check_regime
@@ -368,24 +408,34 @@ def submit(file_or_name: str, *, suite: str | Path = "official", results: str | 
 
     cls, source = load_regime(str(file_or_name), name, [*suite_task_keys(base_spec), *TINY_TASKS], isolation.sandbox)
     spec, regime = with_regime(base_spec, cls, params)
-    lb_dir = leaderboard.directory(spec, leaderboard_root)
+    try:
+        lb_dir = leaderboard.locate(spec, leaderboard_root)
+    except leaderboard.LeaderboardNotFound as exc:
+        raise SubmissionError(f"{exc} (the baseline records are read from there; without them every baseline cell would be re-run)") from None
     store = FallbackStore(results, [Store(lb_dir, quarantine=False)])
     cells = plan(spec)
     mine = regime_cells(cells, regime)
+
+    outcome = SubmitOutcome(regime=regime, protocol=ProtocolReport(regime.label, [], []), checks=None)
+    outcome.plan = submission_plan(cells, mine, store, lb_dir, verbose=verbose, run=run)
+    if dry_run:
+        return outcome
+    log(outcome.plan)
 
     report = None
     if checks:
         log(f"running the conformance checks of {regime.label} ...")
         report = check_regime(cls, regime.params, isolation=isolation)
         log(report.format())
-    outcome = SubmitOutcome(regime=regime, protocol=ProtocolReport(regime.label, [], []), checks=report)
+    outcome.checks = report
     if report is not None and not report.ok:
         outcome.protocol = check_protocol(mine, store)
         return outcome
     if run:
         # a regime file is never imported here nor by pool workers: its cells run in isolated workers
         done = run_suite(spec, store, progress=progress, log=log, cells=cells, jobs=jobs, isolation=isolation, guard=[lb_dir])
-        outcome.ran, outcome.reused = done.ran, done.skipped
+        outcome.ran, outcome.reused, outcome.failed = done.ran, done.skipped + done.elsewhere, done.failed
+        outcome.failed_baselines = [t for t in done.failed if t not in {c.title for c in mine}]
         for task, message in done.unavailable.items():
             log(f"{task}: data not available\n{message}")
     outcome.protocol = check_protocol(mine, store)

@@ -53,6 +53,7 @@ def test_run_prints_a_table_and_rerun_reuses_everything(tmp_path):
     assert len(list((results / "records").glob("*.json"))) == 4
     again = runner.invoke(app, ["run", str(suite), "--results", str(results), "--no-progress"])
     assert again.exit_code == 0 and "ran 0, reused 4" in again.output
+    assert "plan: 0 cells to run, 4 reused from" in again.output
 
     table = runner.invoke(app, ["table", str(suite), "--results", str(results), "--format", "latex", "-m", "test_accuracy", "-m", "auc"])
     assert table.exit_code == 0 and "\\toprule" in table.output and "auc" in table.output
@@ -125,3 +126,64 @@ def test_table_can_show_records_of_another_backend(tmp_path):
     other_row = next(line for line in theirs.output.splitlines() if "| e2e" in line)
     assert "—" not in row and "0." in row
     assert other_row.count("—") == 4  # no record of that backend for any of the four scores
+
+
+RAISES = '''
+from suite.api import Regime
+from suite.registry import regimes
+
+
+@regimes.register
+class Raises(Regime):
+    """Fails at once (a test fixture, no paper)."""
+
+    name = "raises"
+    version = "1.0"
+    description = "raises in train"
+    citation = "none (test fixture)"
+
+    def train(self, ctx):
+        raise RuntimeError("this regime always fails")
+
+
+@regimes.register
+class Explodes(Regime):
+    """Reports a non-finite loss (a test fixture, no paper)."""
+
+    name = "explodes"
+    version = "1.0"
+    description = "reports a NaN loss"
+    citation = "none (test fixture)"
+
+    def train(self, ctx):
+        ctx.report_epoch(train_loss=float("nan"), train_accuracy=0.1, examples=len(ctx.data.train.y), steps=1)
+'''
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path):
+    suite = write_suite(tmp_path, SUITE.replace('name = "layerwise"', 'name = "forward-forward"')
+                        .replace('name = "digits-mlp"', 'name = "digits-cnn"'))
+    results = tmp_path / "res"
+    result = runner.invoke(app, ["run", str(suite), "--results", str(results), "--dry-run", "-v"])
+    assert result.exit_code == 0, result.output
+    assert "plan: 2 cells to run, 0 reused from" in result.output and "2 not applicable" in result.output
+    lines = [line.split()[0] for line in result.output.splitlines() if line.startswith("  ")]
+    assert lines == ["run", "run", "n/a", "n/a"]
+    assert "forward-forward / seed 0" in result.output and "Dense" in result.output  # the reason it is n/a
+    assert not results.exists()
+
+
+def test_a_failed_cell_makes_run_exit_1_and_say_how_many_while_diverged_is_a_result(tmp_path):
+    (tmp_path / "fixtures.py").write_text(RAISES)
+    body = SUITE.replace("seeds = [0, 1]", "seeds = [0]").replace("epochs = 2", "epochs = 1")
+    diverges = write_suite(tmp_path, body.replace('name = "e2e"', 'name = "explodes"').replace('[[regimes]]\nname = "layerwise"\n', ""))
+    result = runner.invoke(app, ["run", str(diverges), "--results", str(tmp_path / "a"), "--no-progress", "--plugin", str(tmp_path / "fixtures.py")])
+    assert result.exit_code == 0, result.output
+    assert "failed 0, diverged 1" in result.output
+
+    fails = write_suite(tmp_path, body.replace('name = "layerwise"', 'name = "raises"'))
+    result = runner.invoke(app, ["run", str(fails), "--results", str(tmp_path / "b"), "--no-progress", "--plugin", str(tmp_path / "fixtures.py")])
+    assert result.exit_code == 1
+    assert "error: 1 of the 2 cells run failed" in result.output and "/ raises / seed 0" in result.output
+    again = runner.invoke(app, ["run", str(fails), "--results", str(tmp_path / "b"), "--dry-run", "--plugin", str(tmp_path / "fixtures.py")])
+    assert again.exit_code == 0 and "plan: 1 cell to run (1 retried after failing), 1 reused" in again.output

@@ -174,3 +174,68 @@ def test_gate_fails_when_a_score_gets_worse_in_its_direction(newcomer, tmp_path)
     report = compare(base, worse, ["test_accuracy"])
     assert not report.ok and "REGRESSED" in report.format()
     assert compare(worse, base, ["test_accuracy"]).ok  # better is never a regression
+
+
+def test_submit_without_a_leaderboard_stops_and_says_where_it_looked(newcomer, tmp_path, monkeypatch):
+    shutil.copy(newcomer / "tiny.toml", tmp_path / "tiny.toml")
+    monkeypatch.chdir(tmp_path)  # from a folder of the user's, with no leaderboard in it or above it
+    result = cli("submit", newcomer / "my_regime.py", "--suite", "tiny.toml", "--results", "results", code=2)
+    assert "no leaderboard of suite tiny 1.0: looked for leaderboard/tiny-1.0/ beside the suite file" in result.output
+    assert "in the e2ebench checkout" in result.output and "--leaderboard ROOT" in result.output
+    assert "conformance" not in result.output and [p.name for p in tmp_path.iterdir()] == ["tiny.toml"]
+
+
+def test_submit_finds_the_leaderboard_beside_the_suite_and_plans_before_it_runs(newcomer, tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    (project / "suites").mkdir(parents=True)
+    shutil.copy(newcomer / "tiny.toml", project / "suites" / "tiny.toml")
+    baselines = Store(project / "leaderboard" / "tiny-1.0")
+    baselines.records_dir.mkdir(parents=True)
+    for record in Store(newcomer / "results"):
+        if record.regime_label == "e2e":
+            shutil.copy(Store(newcomer / "results").path(record.cell_hash), baselines.records_dir)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the working directory plays no part
+    result = cli("submit", newcomer / "my_regime.py", "--suite", project / "suites" / "tiny.toml", "--results", tmp_path / "mine",
+                 "--dry-run", "-v")
+    assert "plan: 2 cells to run, 2 reused from" in result.stdout and str(baselines.records_dir) in result.stdout
+    assert "baselines" not in result.stdout  # every baseline cell comes from the leaderboard
+    assert [line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ")] == ["reused", "reused", "run", "run"]
+    assert not (tmp_path / "mine").exists() and not (elsewhere / "leaderboard").exists()
+
+    empty = cli("submit", newcomer / "my_regime.py", "--suite", project / "suites" / "tiny.toml", "--results", tmp_path / "mine",
+                "--leaderboard", tmp_path / "new-lb", "--dry-run")
+    assert "plan: 4 cells to run" in empty.stdout and "2 of the cells to run are baselines" in empty.stdout
+    assert "does not exist yet" in empty.stdout
+
+
+def test_gate_writes_a_junit_report_with_one_testcase_per_row_and_a_failure_per_regression(newcomer, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    base = ResultSet.from_cells(plan(parse_suite(TINY)), Store(newcomer / "results"))
+    worse = Store(tmp_path / "worse")
+    for r in base:
+        summary = {**r.record.summary, "test_accuracy": r.record.summary["test_accuracy"] * 0.5}
+        worse.put(r.record.model_copy(update={"summary": summary}).sealed())
+    suite = newcomer / "tiny.toml"
+    junit, report = tmp_path / "gate.xml", tmp_path / "gate.json"
+    result = cli("gate", suite, "--baseline", newcomer / "results", "--results", worse.root, "-m", "test_accuracy", "-m", "auc",
+                 "--junit", junit, "--report-json", report, code=1)
+    assert "REGRESSED" in result.output
+    root = ET.parse(junit).getroot()
+    cases = root.findall("./testsuite/testcase")
+    assert [(c.get("classname"), c.get("name")) for c in cases] == [("digits-mlp[depth=2,width=32]", "e2e / test_accuracy"),
+                                                                    ("digits-mlp[depth=2,width=32]", "e2e / auc")]
+    failed = {c.get("name") for c in cases if c.find("failure") is not None}
+    assert "e2e / test_accuracy" in failed and root.find("testsuite").get("failures") == str(len(failed))
+    data = json.loads(report.read_text())
+    assert data["ok"] is False and data["counts"]["regressed"] == len(failed)
+    assert [(c["regime"], c["metric"], c["verdict"]) for c in data["comparisons"]][0] == ("e2e", "test_accuracy", "regressed")
+
+    missing = Store(tmp_path / "missing")
+    missing.records_dir.mkdir(parents=True)
+    cli("gate", suite, "--baseline", newcomer / "results", "--results", missing.root, "--junit", junit, code=1)
+    assert [c.find("failure").get("type") for c in ET.parse(junit).getroot().iter("testcase")] == ["missing"]
+    cli("gate", suite, "--baseline", newcomer / "results", "--results", missing.root, "--junit", junit, "--allow-missing")
+    assert [c.find("skipped") is not None for c in ET.parse(junit).getroot().iter("testcase")] == [True]

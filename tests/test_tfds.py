@@ -38,6 +38,14 @@ def _restore_data_options():
         yield
 
 
+@pytest.fixture
+def network_up(monkeypatch):
+    """The download hosts count as reachable (for TFDS's mock data, which downloads nothing); nothing is sent."""
+    from tasks.datasets import network
+
+    monkeypatch.setattr(network, "unreachable", lambda hosts, timeout=network.CONNECT_TIMEOUT: {})
+
+
 @pytest.fixture(scope="module")
 def tiny_data_dir(tmp_path_factory):
     """A small TFDS image dataset built here, from generated examples, into a fresh data directory."""
@@ -104,7 +112,7 @@ def test_dataset_names_are_checked():
         tfds_data.DatasetRef.parse("CIFAR 10")
 
 
-def test_mock_data_goes_through_the_tfds_loading_code_and_is_cached(tmp_path):
+def test_mock_data_goes_through_the_tfds_loading_code_and_is_cached(tmp_path, network_up):
     tfds = pytest.importorskip("tensorflow_datasets")
     with tfds.testing.mock_data(num_examples=24):
         arrays = tfds_data.load_arrays("mnist", data_dir=tmp_path, download=True)
@@ -120,7 +128,7 @@ def test_mock_data_goes_through_the_tfds_loading_code_and_is_cached(tmp_path):
     np.testing.assert_array_equal(again.y_test, arrays.y_test)
 
 
-def test_an_image_task_runs_through_the_harness_on_mock_cifar10(tmp_path):
+def test_an_image_task_runs_through_the_harness_on_mock_cifar10(tmp_path, network_up):
     tfds = pytest.importorskip("tensorflow_datasets")
     from conftest import make_suite
     from suite.plan import plan
@@ -159,7 +167,7 @@ def test_a_locally_built_dataset_loads_with_labels_matching_images(tiny_data_dir
         tfds_data.load_arrays(f"{TINY_NAME}:2.0.0", data_dir=tiny_data_dir)
 
 
-def test_a_dataset_tfds_cannot_prepare_is_skipped_with_the_reason(tmp_path):
+def test_a_dataset_tfds_cannot_prepare_is_skipped_with_the_reason(tmp_path, network_up):
     pytest.importorskip("tensorflow_datasets")
     with pytest.raises(DataUnavailable, match="TFDS could not download and prepare it .*DatasetNotFoundError"):
         tfds_data.load_arrays("cifar11", data_dir=tmp_path, download=True)
@@ -195,7 +203,7 @@ def test_the_array_cache_is_read_without_tensorflow(tmp_path):
     assert "(40, 28, 28, 1) (20, 10) ['conv1', 'conv2', 'fc1', 'fc2']" in result.stdout
 
 
-def test_data_prepare_writes_the_arrays_and_status_reports_them(tmp_path):
+def test_data_prepare_writes_the_arrays_and_status_reports_them(tmp_path, network_up):
     tfds = pytest.importorskip("tensorflow_datasets")
     from suite.cli import app
 
@@ -240,3 +248,79 @@ def test_an_image_task_trains_on_jax_from_the_array_cache_without_tensorflow(tmp
     assert record["status"] == "ok" and record["provenance"]["backend"] == "jax"
     assert record["summary"]["test_accuracy"] > 0.5  # chance is about 0.1
     assert len(record["history"][-1]["probe"]["nhsic_x"]) == 4
+
+
+def _no_network(monkeypatch, *, hang: bool = False):
+    """Every connection attempt fails at once (no route) or, with ``hang``, never answers; nothing is sent."""
+    import socket
+
+    from tasks.datasets import network
+
+    def connect(address, timeout=None, *args, **kwargs):
+        if hang:
+            time.sleep(60)
+        raise OSError(101, "Network is unreachable")
+
+    monkeypatch.setattr(network.socket, "create_connection", connect)
+    monkeypatch.setattr(socket, "create_connection", connect)  # anything else that would try, too
+
+
+@pytest.mark.parametrize("hang", [False, True], ids=["unreachable", "no-answer"])
+def test_a_download_without_network_fails_within_seconds_in_one_line_and_leaves_nothing(tmp_path, monkeypatch, hang):
+    _no_network(monkeypatch, hang=hang)
+    data_dir = tmp_path / "data"
+    start = time.monotonic()
+    with pytest.raises(DataUnavailable) as info:
+        tfds_data.load_arrays("mnist", data_dir=data_dir, download=True)
+    assert time.monotonic() - start < 10
+    message = str(info.value)
+    assert "\n" not in message and "no network" in message and "mnist" in message
+    assert ("no answer within" in message) if hang else ("Network is unreachable" in message)
+    assert not data_dir.exists()  # no partial download, no incomplete folder
+
+
+def test_data_prepare_without_network_says_so_in_one_line(tmp_path, monkeypatch):
+    _no_network(monkeypatch)
+    from suite.cli import app
+
+    result = CliRunner().invoke(app, ["data", "prepare", "mnist", "--download", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("mnist: dataset 'mnist': no network: cannot reach"), result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_download_hosts_are_read_from_the_installed_checksums():
+    if importlib.util.find_spec("tensorflow_datasets") is None:
+        assert tfds_data.download_urls(tfds_data.DatasetRef.parse("mnist")) == [tfds_data.FALLBACK_URL]
+        return
+    urls = tfds_data.download_urls(tfds_data.DatasetRef.parse("mnist"))
+    assert urls and all(u.startswith("https://") for u in urls)
+    assert tfds_data.download_urls(tfds_data.DatasetRef.parse("no_such_dataset_xyz")) == [tfds_data.FALLBACK_URL]
+
+
+def test_a_proxy_is_what_is_checked_when_one_is_set(monkeypatch):
+    from tasks.datasets import network
+
+    monkeypatch.setenv("https_proxy", "http://proxy.invalid:3128")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    assert network.endpoints(["https://storage.googleapis.com/a", "https://storage.googleapis.com/b"]) == [("proxy.invalid", 3128)]
+
+
+def test_a_failed_download_removes_what_it_wrote_and_keeps_what_was_there(tmp_path):
+    root = tmp_path / "data"
+    (root / "downloads").mkdir(parents=True)
+    (root / "downloads" / "other.zip").write_bytes(b"kept")
+    ref = tfds_data.DatasetRef.parse("mnist")
+
+    class Interrupted:
+        def download_and_prepare(self):
+            (root / "downloads" / "mnist").mkdir()
+            (root / "downloads" / "mnist" / "train.gz.tmp.1").write_bytes(b"partial")
+            (root / "mnist" / "incomplete.X_3.0.1").mkdir(parents=True)
+            raise ConnectionResetError("connection dropped")
+
+    with pytest.raises(ConnectionResetError):
+        tfds_data._download(Interrupted(), root, ref)
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == ["downloads", "downloads/other.zip"]

@@ -9,7 +9,9 @@ optional config and version: ``mnist``, ``fashion_mnist``, ``cifar10``, ``cifar1
    need no TensorFlow, so a machine with Keras on JAX and no TensorFlow runs the same tasks;
 2. a prepared TFDS dataset ``D/NAME[/CONFIG]/VERSION/`` (made by ``tfds build`` or an earlier download),
    read with tensorflow-datasets and then written to the array cache;
-3. if downloading was asked for (``e2ebench run --download``), TFDS downloads and prepares it now.
+3. if downloading was asked for (``e2ebench run --download``), TFDS downloads and prepares it now,
+   after checking within seconds that the download hosts can be reached (:mod:`tasks.datasets.network`);
+   a failed download leaves no partial files in the data directory.
 
 Otherwise it raises :class:`~suite.api.DataUnavailable` at once, with the exact preparation
 instructions: without network access TFDS would retry a download for minutes. The check only looks at
@@ -19,6 +21,7 @@ files, and TensorFlow is imported only in steps 2 and 3.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import re
 import tempfile
@@ -31,10 +34,12 @@ from urllib.parse import quote
 import numpy as np
 
 from suite.api import DataUnavailable, Split, TaskData
+from tasks.datasets import network
 from tasks.datasets.options import current, resolve_data_dir
 
 ARRAYS_DIRNAME = "e2ebench-arrays"  # a hyphen: never the name of a TFDS dataset
 READ_BATCH = 4096
+FALLBACK_URL = "https://storage.googleapis.com/tfds-data/"  # TFDS's own data host, for builders that list no URLs
 _VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
 _SPEC_RE = re.compile(r"^(?P<name>[a-z0-9_]+)(?:/(?P<config>[A-Za-z0-9_.\-]+))?(?::(?P<version>\d+\.\d+\.\d+))?$")
 
@@ -210,6 +215,8 @@ def _import_tfds():
 
 def _read_tfds(ref: DatasetRef, root: Path, version_dir: Path | None, train_split: str, test_split: str) -> ImageArrays:
     """Read two splits with TFDS, from a prepared folder or after downloading and preparing."""
+    if version_dir is None:
+        _check_network(ref)
     try:
         tfds_lib = _import_tfds()
     except ImportError as exc:
@@ -225,8 +232,10 @@ def _read_tfds(ref: DatasetRef, root: Path, version_dir: Path | None, train_spli
             builder = tfds_lib.builder_from_directory(str(version_dir))
         else:
             builder = tfds_lib.builder(ref.spec, data_dir=str(root))
-            builder.download_and_prepare()
-    except Exception as exc:  # unknown name, no network, corrupt folder: skip the task, say why
+            _download(builder, root, ref)
+    except DataUnavailable:
+        raise
+    except Exception as exc:  # unknown name, corrupt folder, a download that failed: skip the task, say why
         action = f"read {version_dir}" if version_dir is not None else f"download and prepare it in {root}"
         first = (str(exc).strip().splitlines() or [""])[0][:300]  # TFDS may append a list of every dataset
         raise DataUnavailable(f"dataset '{ref.spec}': TFDS could not {action}: {type(exc).__name__}: {first}") from exc
@@ -258,6 +267,70 @@ def _read_tfds(ref: DatasetRef, root: Path, version_dir: Path | None, train_spli
         _write_cache(array_cache_folder(root, ref) / version, split, x, y, features[label_key].num_classes, ref, version)
     return ImageArrays(ref.spec, version, int(features[label_key].num_classes), arrays["train"][0], arrays["train"][1],
                        arrays["test"][0], arrays["test"][1], source="tfds")
+
+
+def download_urls(ref: DatasetRef) -> list[str]:
+    """The URLs TFDS downloads ``ref`` from, read from the checksum files installed with tensorflow-datasets
+    (without importing it, which takes seconds); TFDS's own data host when none lists the dataset."""
+    spec = importlib.util.find_spec("tensorflow_datasets")
+    package = Path(next(iter(spec.submodule_search_locations or ()), "")) if spec is not None else None
+    urls: list[str] = []
+    if package is not None and package.is_dir():
+        files = [package / "url_checksums" / f"{ref.name}.txt", *package.glob(f"*/{ref.name}/checksums.tsv")]
+        for path in files:
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except OSError:
+                continue
+            urls += [line.split("\t", 1)[0] for line in lines if line.startswith(("http://", "https://", "ftp://"))]
+    return urls or [FALLBACK_URL]
+
+
+def _check_network(ref: DatasetRef) -> None:
+    """Fail within seconds, in one line, when the hosts of ``ref``'s download cannot be reached."""
+    try:
+        network.require_hosts(download_urls(ref), f"dataset '{ref.spec}'")
+    except ConnectionError as exc:
+        raise DataUnavailable(f"{exc}; nothing was downloaded (prepare it where there is a network, see docs/datasets.md)") from None
+
+
+def _download(builder, root: Path, ref: DatasetRef) -> None:
+    """Download and prepare, removing what a failed attempt left in the data directory (partial downloads,
+    an incomplete dataset folder); what was there before is never touched."""
+    watched = [root / "downloads", root.joinpath(*ref.parts)]
+    before = {p for w in watched for p in _tree(w)}
+    created = [d for d in (root, *watched) if not d.exists()]
+    try:
+        builder.download_and_prepare()
+    except BaseException:
+        for path in sorted((p for w in watched for p in _tree(w) if p not in before), key=lambda p: len(p.parts), reverse=True):
+            _remove(path)
+        for d in reversed(created):  # folders this attempt made, once empty
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+        raise
+
+
+def _tree(folder: Path) -> list[Path]:
+    """``folder`` and everything under it (nothing if it does not exist)."""
+    if not folder.exists():
+        return []
+    out = [folder]
+    for dirpath, dirnames, filenames in os.walk(folder):
+        out += [Path(dirpath, n) for n in (*dirnames, *filenames)]
+    return out
+
+
+def _remove(path: Path) -> None:
+    try:
+        if path.is_dir() and not path.is_symlink():
+            path.rmdir()  # deepest first: its new contents are gone already
+        else:
+            path.unlink()
+    except OSError:
+        pass
 
 
 def load_arrays(
