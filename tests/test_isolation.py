@@ -248,3 +248,18 @@ def test_worker_messages_cannot_carry_code():
         wire.decode(struct.pack("<Q", 4) + b"[1] " + pickle.dumps(1))
     with pytest.raises(wire.WireError):
         wire.decode(textwrap.dedent("x").encode())
+
+
+def test_jobs_1_and_jobs_2_give_identical_result_hashes(tmp_path):
+    """One determinism for every executor: the pool's workers train with the threads this process does."""
+    from suite.executor import run_suite
+    from suite.spec import load_suite
+
+    spec = load_suite("ci")
+    one, two = Store(tmp_path / "one"), Store(tmp_path / "two")
+    assert run_suite(spec, one, progress=False, log=lambda _: None).ok
+    assert run_suite(spec, two, progress=False, log=lambda _: None, jobs=2).ok
+    a = {r.cell_hash: r.result_hash for r in one}
+    b = {r.cell_hash: r.result_hash for r in two}
+    assert len(a) == 6 and a == b
+    assert {r.provenance.threads for r in one} == {r.provenance.threads for r in two} == {1}
