@@ -64,8 +64,9 @@ def bubblewrap() -> str | None:
     if exe is None:
         return None
     try:
-        ok = subprocess.run([exe, *_bwrap_args(Path(tempfile.gettempdir()), ()), "true"],
-                            capture_output=True, timeout=20).returncode == 0
+        with tempfile.TemporaryDirectory(prefix="e2ebench-bwrap-") as tmp:
+            (Path(tmp) / "work").mkdir()
+            ok = subprocess.run([exe, *_bwrap_args(Path(tmp), ()), "true"], capture_output=True, timeout=20).returncode == 0
     except (OSError, subprocess.SubprocessError):
         return None
     return exe if ok else None
@@ -77,7 +78,7 @@ def _bwrap_args(scratch: Path, hidden: Sequence[Path]) -> list[str]:
     for path in hidden:  # an empty directory over each: the worker cannot read the files under it
         if path.is_dir():
             args += ["--tmpfs", str(path)]
-    args += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
+    args += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch / "work")]
     return args
 
 
@@ -139,6 +140,9 @@ class Worker:
         self.sandboxed = exe is not None
         self.limits = limits
         self.scratch = Path(tempfile.mkdtemp(prefix="e2ebench-worker-"))
+        self.workdir, home, tmp = self.scratch / "work", self.scratch / "home", self.scratch / "tmp"
+        for d in (self.workdir, home, tmp):
+            d.mkdir()
         ours, theirs = socket.socketpair()
         self._conn = Connection(ours.detach())
         fd = theirs.fileno()
@@ -146,9 +150,11 @@ class Worker:
         if exe is not None:
             cmd = [exe, *_bwrap_args(self.scratch, dataset_dirs()), *cmd]
         env = {k: v for k, v in os.environ.items() if not k.startswith("E2EBENCH_")}
-        env.update({"HOME": str(self.scratch), "TMPDIR": str(self.scratch), "PYTHONDONTWRITEBYTECODE": "1"})
-        self._stderr = open(self.scratch / ".stderr", "w+b")  # noqa: SIM115  (closed in close())
-        self.proc = subprocess.Popen(cmd, pass_fds=[fd], cwd=self.scratch, env=env, stdin=subprocess.DEVNULL,
+        # libraries' caches (matplotlib's font list, ...) go to a home of their own, not the working directory
+        env.update({"HOME": str(home), "TMPDIR": str(tmp), "XDG_CACHE_HOME": str(home / ".cache"),
+                    "MPLCONFIGDIR": str(home / ".config" / "matplotlib"), "PYTHONDONTWRITEBYTECODE": "1"})
+        self._stderr = open(self.scratch / "stderr", "w+b")  # noqa: SIM115  (closed in close())
+        self.proc = subprocess.Popen(cmd, pass_fds=[fd], cwd=self.workdir, env=env, stdin=subprocess.DEVNULL,
                                      stdout=self._stderr, stderr=self._stderr, start_new_session=True)
         theirs.close()
         self.started = time.monotonic()
@@ -232,8 +238,8 @@ class Worker:
             self.proc.wait()
 
     def written_files(self) -> list[str]:
-        """Files the worker left in its scratch directory (its working directory)."""
-        return sorted(str(p.relative_to(self.scratch)) for p in self.scratch.rglob("*") if p.name != ".stderr")
+        """Files the worker left in its working directory."""
+        return sorted(str(p.relative_to(self.workdir)) for p in self.workdir.rglob("*"))
 
     def close(self) -> None:
         """Stop the worker and remove its scratch directory."""
