@@ -16,6 +16,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from suite.locks import CellClaims
 from suite.plan import Cell, plan
 from suite.records import Record, SuiteRef
 from suite.spec import trial_label
-from suite.runner import Isolation, isolated, run_cell
+from suite.runner import Isolation, failed_record, isolated, run_cell
 from suite.spec import ResolvedTask, Suite
 from suite.splits import carve_validation
 from suite.store import Ledger, Store
@@ -231,7 +232,11 @@ def _in_pool(todo: Iterable[Cell], ref: SuiteRef, jobs: int, plugins: list[str],
              untrusted: list[tuple[str, list[dict[str, Any]]]]) -> Iterator[Outcome]:
     threads = backend.training_threads()  # every cell trains with the same threads, whatever the executor
     ctx = multiprocessing.get_context("spawn")  # fresh interpreters: no backend state is forked
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(plugins, threads, untrusted))
+
+    def new_pool() -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(plugins, threads, untrusted))
+
+    pool = new_pool()
     cells, pending = iter(todo), {}
     try:
         while True:  # cells are drawn only as workers free up: each is locked (suite.locks) only while it runs
@@ -240,7 +245,19 @@ def _in_pool(todo: Iterable[Cell], ref: SuiteRef, jobs: int, plugins: list[str],
             if not pending:
                 break
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            broken = False
             for future in done:
-                yield pending.pop(future), future.result()
+                cell = pending.pop(future)
+                try:
+                    yield cell, future.result()
+                except BrokenProcessPool as exc:  # a worker process died (killed, out of memory, a crash)
+                    broken = True
+                    yield cell, failed_record(cell, ref, f"the worker process running this cell died ({exc}); it is retried on the next run")
+            if broken:  # every cell still in the dead pool failed with it; the rest go to a new pool
+                for future, cell in list(pending.items()):
+                    yield cell, failed_record(cell, ref, "a worker process of the pool died while this cell ran; it is retried on the next run")
+                pending.clear()
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool = new_pool()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -357,6 +357,20 @@ def run_cell(cell: Cell, suite: SuiteRef, data: TaskData, isolation: Isolation =
     return record.sealed(with_result_hash=True)
 
 
+def failed_record(cell: Cell, suite: SuiteRef, error: str) -> Record:
+    """A ``failed`` record for a cell that never reported back (its process died); retried on the next run."""
+    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return Record(
+        cell_hash=cell.hash, cell=cell.key(), suite=suite, task_label=cell.task.label, regime_label=cell.regime.label,
+        status="failed", error=error, target_accuracy=cell.task.cls.target_accuracy,
+        provenance=Provenance(
+            task_code_sha256=provenance.code_hash(cell.task.cls), regime_code_sha256=provenance.code_hash(cell.regime.cls),
+            backend=backend.name(), device=backend.device(), packages=backend.package_versions(),
+            platform=provenance.platform_string(), git_commit=provenance.git_commit(), started_at=now, finished_at=now,
+            hostname=socket.gethostname(), threads=backend.training_threads()),
+    ).sealed(with_result_hash=True)
+
+
 def _budget_used(history: list[EpochRecord], budget: Budget, n_train: int) -> float | None:
     """Examples processed as a fraction of the budget's ``epochs x training examples``."""
     if not history:

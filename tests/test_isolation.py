@@ -263,3 +263,37 @@ def test_jobs_1_and_jobs_2_give_identical_result_hashes(tmp_path):
     b = {r.cell_hash: r.result_hash for r in two}
     assert len(a) == 6 and a == b
     assert {r.provenance.threads for r in one} == {r.provenance.threads for r in two} == {1}
+
+
+CRASH = '''
+import os
+from suite import registry
+from suite.api import Regime
+
+
+@registry.regimes.register
+class Crash(Regime):
+    """Kills its process, as a segmentation fault or the out-of-memory killer would (a test fixture)."""
+    name = "crash"
+    version = "1.0"
+    description = "kills its process"
+    citation = "none"
+
+    def train(self, ctx):
+        os._exit(3)
+'''
+
+
+def test_a_dying_pool_worker_gives_failed_records_not_a_traceback(tmp_path):
+    """Even a trusted regime that kills its pool worker (--jobs 2) leaves failed records; the run exits 1."""
+    plugin = tmp_path / "crash.py"
+    plugin.write_text(CRASH)
+    suite = tmp_path / "crash.toml"
+    suite.write_text(SUITE.format(regimes='[[regimes]]\nname = "crash"').replace("seeds = [0]", "seeds = [0, 1]"))
+    results = tmp_path / "results"
+    out = CliRunner().invoke(app, ["run", str(suite), "--results", str(results), "--plugin", str(plugin), "--jobs", "2", "--no-progress"])
+    assert out.exit_code == 1, out.output
+    assert "Traceback" not in out.output
+    records = list(Store(results))
+    crashed = [r for r in records if r.regime_label == "crash"]
+    assert len(crashed) == 2 and all(r.status == "failed" and "died" in r.error for r in crashed)
