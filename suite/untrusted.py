@@ -52,14 +52,17 @@ def _annotation(schema: dict[str, Any]) -> Any:
     return _JSON_TYPES.get(schema.get("type", ""), Any)
 
 
-def _params_model(name: str, schema: dict[str, Any]) -> type[Params]:
-    """A params model with the fields, types and defaults of ``schema`` (the worker validates exactly)."""
+def _params_model(name: str, qualname: str, schema: dict[str, Any]) -> type[Params]:
+    """A params model with the fields, types and defaults of ``schema`` (the worker validates exactly),
+    picklable by reference as ``suite.untrusted.<qualname>``."""
     fields = {}
     for field, spec in (schema.get("properties") or {}).items():
         if "default" not in spec:
             raise UntrustedError(f"regime {name}: param {field!r} has no default (every regime param needs one)")
         fields[field] = (_annotation(spec), spec["default"])
-    return create_model(f"{name}Params", __base__=Params, **fields)
+    model = create_model(qualname, __base__=Params, __module__=__name__, **fields)
+    setattr(sys.modules[__name__], qualname, model)
+    return model
 
 
 def _stand_in(desc: dict[str, Any], path: Path, code_sha256: str) -> type[Regime]:
@@ -76,12 +79,13 @@ def _stand_in(desc: dict[str, Any], path: Path, code_sha256: str) -> type[Regime
         raise RuntimeError(f"regime {name} comes from an untrusted file and runs only in an isolated worker")
 
     qualname = "Untrusted_" + hashlib.sha256(f"{path}:{name}".encode()).hexdigest()[:12]
+    params = _params_model(name, qualname + "_Params", desc.get("params_schema") or {})
     cls = type(qualname, (Regime,), {
         "__module__": __name__, "__qualname__": qualname, "__doc__": desc.get("doc") or "",
         "name": name, "version": str(desc["version"]), "description": str(desc.get("description", "")),
         "citation": str(desc.get("citation", "")), "family": desc.get("family", "other"),
         "baseline": bool(desc.get("baseline", False)), "uses_module_targets": bool(desc.get("uses_module_targets", False)),
-        "Params": _params_model(name, desc.get("params_schema") or {}),
+        "Params": params,
         "untrusted_file": str(path), "code_sha256": code_sha256, "description_data": desc,
         "supports": supports_fn, "train": train,
     })

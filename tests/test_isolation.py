@@ -297,3 +297,18 @@ def test_a_dying_pool_worker_gives_failed_records_not_a_traceback(tmp_path):
     records = list(Store(results))
     crashed = [r for r in records if r.regime_label == "crash"]
     assert len(crashed) == 2 and all(r.status == "failed" and "died" in r.error for r in crashed)
+
+
+def test_untrusted_regimes_run_under_the_process_pool(tmp_path):
+    """--jobs 2: pool workers rebuild the stand-ins from the description; the file is still never imported."""
+    results = tmp_path / "results"
+    plugin, suite = _write(tmp_path, results, ["hostile-peek"])
+    suite.write_text(suite.read_text().replace("seeds = [0]", "seeds = [0, 1]"))
+    out = CliRunner().invoke(app, ["run", str(suite), "--results", str(results), "--untrusted", str(plugin), "--jobs", "2",
+                                   "--no-progress", "--no-sandbox"])
+    assert out.exit_code == 0, out.output
+    peeks = [r for r in Store(results) if r.regime_label == "hostile-peek"]
+    assert len(peeks) == 2 and all(r.status == "ok" and r.notes["test"] == 0 for r in peeks)
+    import sys
+
+    assert not any("hostile" in name for name in sys.modules)  # the harness never imported the file
