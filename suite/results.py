@@ -70,11 +70,13 @@ class RegimeRef:
     params: Mapping[str, Any]
     family: str = "other"
     baseline: bool = False
+    probe_not_applicable: str | None = None  # why the information plane does not apply (``Regime.probe_not_applicable``)
 
     @classmethod
     def of_cell(cls, cell: Cell) -> RegimeRef:
         r = cell.regime
-        return cls(r.cls.name, r.cls.version, r.label, r.params.model_dump(mode="json"), r.cls.family, r.cls.baseline)
+        return cls(r.cls.name, r.cls.version, r.label, r.params.model_dump(mode="json"), r.cls.family, r.cls.baseline,
+                   r.cls.probe_not_applicable)
 
     @classmethod
     def of_record(cls, record: Record) -> RegimeRef:
@@ -82,7 +84,8 @@ class RegimeRef:
         regime = record.cell["regime"]
         registered = _registered(registry.regimes, regime["name"])
         family, baseline = (registered.family, registered.baseline) if registered is not None else ("other", False)
-        return cls(regime["name"], regime["version"], record.regime_label, regime["params"], family, baseline)
+        no_plane = registered.probe_not_applicable if registered is not None else None
+        return cls(regime["name"], regime["version"], record.regime_label, regime["params"], family, baseline, no_plane)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -281,8 +284,11 @@ class ResultSet(Sequence[Result]):
         return next((r.regime.label for r in self._results if r.regime.family == family and r.regime.baseline), None)
 
     def aggregate(self, score: str) -> Aggregate:
-        """``score`` over these results: finished values (with their seeds) and counts of the others."""
+        """``score`` over these results: finished values (with their seeds) and counts of the others. An
+        information score of a regime whose information plane does not apply is not applicable."""
         na = next((r.not_applicable for r in self._results if r.not_applicable), None)
+        if na is None and score_of(score).group == "information":
+            na = next((r.regime.probe_not_applicable for r in self._results if r.regime.probe_not_applicable), None)
         split = score_of(score).split
         sizes = {n for r in self._results if split and (n := r.split_size(split))}
         agg = Aggregate(score, [], [], 0, not_applicable=na, n_test=min(sizes) if sizes else None)

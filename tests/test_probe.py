@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from suite import backend, metrics
+from suite import backend, metrics, plane
 from suite.executor import run_suite
 from suite.plan import plan
-from suite.probe import Probe, log_schedule, role_differentiation
+from suite.probe import Probe, log_schedule
 from suite.splits import stratified_indices
 from suite.records import EpochRecord
 from suite.spec import ProbeSettings
@@ -51,7 +51,8 @@ def test_measure_gives_each_block_its_nhsic_and_cka_with_versions():
     data, network = _tiny_network()
     probe = Probe.from_settings(SETTINGS, data.test, data.num_classes)
     out = probe.measure(network)
-    assert out["estimators"] == {"nhsic": metrics.NHSIC_VERSION, "cka": metrics.CKA_VERSION}
+    assert out["estimators"] == {"nhsic": metrics.NHSIC_VERSION, "nhsic_median": metrics.NHSIC_MEDIAN_VERSION,
+                                 "cka": metrics.CKA_VERSION}
     assert out["blocks"] == network.block_names and len(out["probe_sha256"]) == 16
     assert out["seconds"] > 0 and probe.seconds == out["seconds"]
     feats = network.features().predict(probe.x, verbose=0)
@@ -59,8 +60,10 @@ def test_measure_gives_each_block_its_nhsic_and_cka_with_versions():
     for l, t in enumerate(feats):
         assert out["nhsic_x"][l] == pytest.approx(metrics.nhsic(probe.x, t, impl="numpy"), rel=1e-6)
         assert out["nhsic_y"][l] == pytest.approx(metrics.nhsic(labels, t, impl="numpy"), rel=1e-6)
-        assert out["cka_x"][l] == pytest.approx(metrics.cka(probe.x, t, impl="numpy"), rel=1e-6)
+        assert out["nhsic_median_y"][l] == pytest.approx(metrics.nhsic(labels, t, bandwidth="median"), rel=1e-6)
+        assert out["cka_x"][l] == pytest.approx(metrics.cka(probe.x, t, bandwidth="median"), rel=1e-6)
         assert 0 <= out["nhsic_y"][l] <= out["nhsic_y_bound"]
+        assert 0 <= out["nhsic_median_y"][l] <= out["nhsic_median_y_bound"]
     assert len(probe.x) == SETTINGS.probe_size
 
 
@@ -76,7 +79,7 @@ def test_linear_label_kernel_and_a_single_estimator():
     data, network = _tiny_network()
     settings = SETTINGS.model_copy(update={"label_kernel": "linear", "estimators": ["nhsic"]})
     out = Probe.from_settings(settings, data.test, data.num_classes).measure(network)
-    assert "cka_x" not in out and out["estimators"] == {"nhsic": metrics.NHSIC_VERSION}
+    assert "cka_x" not in out and "nhsic_median_x" not in out and out["estimators"] == {"nhsic": metrics.NHSIC_VERSION}
     # one-hot labels under the linear kernel: the label operator is (nearly) a projection of rank C - 1
     assert out["nhsic_y_bound"] == pytest.approx(data.num_classes - 1, abs=0.01)
 
@@ -100,15 +103,22 @@ def test_summaries_follow_their_formulas():
     assert s["mean_compression"] == pytest.approx(2.0)
     assert s["final_nhsic_x"] == 2.0 and s["final_nhsic_y"] == 4.0
     assert s["probe_seconds"] == pytest.approx(1.5)
-    # displacements in the normalized plane: block1 (0.1, 0.3), block2 (-0.2, 0.6); spread = half their distance
-    expected = 0.5 * math.hypot(0.1 - (-0.2), 0.3 - 0.6)
+    # per block in the normalized plane (x / 10, y / 5), relative to initialization: the rise to the peak
+    # (probe 1 for both) and the net movement: block1 (0.2, 0.2, 0.1, 0.3), block2 (0.1, 0.4, -0.2, 0.6);
+    # the spread of two blocks is half their distance
+    expected = 0.5 * math.sqrt(0.1**2 + 0.2**2 + 0.3**2 + 0.3**2)
     assert s["role_differentiation"] == pytest.approx(expected)
 
 
-def test_role_differentiation_is_zero_when_blocks_move_alike_and_undefined_for_one_block():
-    xs = np.array([[1.0, 3.0, 5.0], [2.0, 4.0, 6.0]])
-    assert role_differentiation(xs, xs * 0.5) == pytest.approx(0.0)
-    assert role_differentiation(xs[:, :1], xs[:, :1]) is None
+def test_a_block_that_only_falls_from_initialization_does_not_compress():
+    history = [_epoch(0, [9.0, 4.0], [1.0, 1.0]), _epoch(1, [7.0, 6.0], [2.0, 2.0]), _epoch(2, [5.0, 5.0], [2.0, 2.0])]
+    s = Probe.summarize(history)
+    assert s["compression_block1"] == 0.0  # peak at initialization: input information lost, not compressed
+    assert s["compression_block2"] == pytest.approx(1.0)
+    assert s["mean_compression"] == pytest.approx(0.5)
+
+
+def test_no_summaries_without_probes():
     assert Probe.summarize([_epoch(0, None, None)]) == {}
 
 
@@ -136,7 +146,9 @@ def test_every_record_holds_per_block_trajectories_and_the_summaries(probed_reco
         if h.probe:
             assert len(h.probe["nhsic_x"]) == len(h.probe["nhsic_y"]) == len(h.probe["cka_y"]) == 2
             assert all(np.isfinite(h.probe["nhsic_x"]))
-    assert cell.key()["probe"]["estimator_versions"] == {"nhsic": metrics.NHSIC_VERSION, "cka": metrics.CKA_VERSION}
+    assert cell.key()["probe"]["estimator_versions"] == {"nhsic": metrics.NHSIC_VERSION, "nhsic_median": metrics.NHSIC_MEDIAN_VERSION,
+                                                         "cka": metrics.CKA_VERSION}
+    assert cell.key()["probe"]["summaries"] == plane.VERSION
     s = record.summary
     for key in ("compression_block1", "compression_block2", "mean_compression", "final_nhsic_x", "final_nhsic_y",
                 "role_differentiation", "probe_seconds", "peak_memory_mb"):
@@ -147,3 +159,27 @@ def test_every_record_holds_per_block_trajectories_and_the_summaries(probed_reco
 
     if sys.platform.startswith("linux"):  # per-cell window: the increase is part of the cell's peak
         assert 0 <= s["peak_memory_increase_mb"] < s["peak_memory_mb"]
+
+
+def test_a_regime_whose_inference_is_not_the_probed_network_is_not_probed(store):
+    body = ('[[tasks]]\nname = "digits-mlp"\nparams = { depth = 2, width = 16 }\nbudget = { epochs = 1 }\n\n'
+            '[[regimes]]\nname = "e2e"\n\n[[regimes]]\nname = "forward-forward"\n')
+    suite = make_suite(body, name="probe-ff", seeds="[0]", probe="probe_size = 60")
+    e2e, ff = plan(suite)
+    assert e2e.probe.enabled and not ff.probe.enabled
+    assert ff.regime.cls.probe_not_applicable and "network.features()" in ff.regime.cls.probe_not_applicable
+    report = run_suite(suite, store, progress=False, log=lambda line: None)
+    assert report.ok and report.ran == 2
+    record = store.get(ff.hash)
+    assert record.status == "ok" and not any(h.probe for h in record.history)
+    assert "final_nhsic_y" not in record.summary and "final_nhsic_y" in store.get(e2e.hash).summary
+    from suite.results import ResultSet
+    from suite.tables import leaderboard_table
+
+    results = ResultSet.from_suite(suite, store)
+    agg = results.where(regime="forward-forward").aggregate("final_nhsic_y")
+    assert agg.not_applicable == ff.regime.cls.probe_not_applicable
+    assert results.where(regime="forward-forward").aggregate("test_accuracy").not_applicable is None
+    table = leaderboard_table(results, ("test_accuracy", "final_nhsic_y"))
+    ff_row = next(line for line in table.splitlines() if "forward-forward" in line)
+    assert ff_row.rstrip(" |").endswith("n/a")
