@@ -160,13 +160,14 @@ def prepare(suite: Suite, lb_dir: Path, backend_name: str | None = None, replan:
 
 def ranked(rows: Sequence[Row], metric: str) -> list[Row]:
     """Rows grouped by task (first-seen order), each group sorted best first by ``metric``'s mean;
-    rows without a value (n/a, missing, failed) go last."""
+    rows without a value (n/a, missing, failed) go last. A neutral score ranks nothing: rows keep their order."""
     score = score_of(metric)
     sign = -1.0 if score.direction == "higher" else 1.0
     out: list[Row] = []
     for task in dict.fromkeys(r.task for r in rows):
         group = [r for r in rows if r.task == task]
-        group.sort(key=lambda r: (r.metrics[metric].mean is None, sign * (r.metrics[metric].mean or 0.0)))
+        if score.direction != "neutral":
+            group.sort(key=lambda r: (r.metrics[metric].mean is None, sign * (r.metrics[metric].mean or 0.0)))
         out += group
     return out
 

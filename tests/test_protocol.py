@@ -144,6 +144,24 @@ def test_the_gate_calls_a_change_a_regression_only_when_the_test_over_seeds_says
     assert gate.verdict("train_seconds", fast, slow)[0] == "regressed"
 
 
+def test_neutral_scores_are_reported_but_never_gated_or_ranked():
+    from suite.leaderboard import ranked
+    from suite.scores import score_of
+    from suite.tables import Row, _header
+
+    low, high = _agg([1.0, 1.1, 0.9, 1.05, 0.95]), _agg([9.0, 9.5, 8.8, 9.9, 9.1])
+    for name in ("final_nhsic_y", "final_nhsic_x", "mean_compression", "role_differentiation", "compression_block2"):
+        assert score_of(name).direction == "neutral"
+        assert gate.verdict(name, high, low) == ("not gated", None)
+        assert _header(score_of(name)) == name  # no arrow: neither direction is better
+    report = gate.GateReport([gate.Comparison("t", "r", "final_nhsic_y", 9.3, 1.0, "not gated")])
+    assert report.ok and "1 not gated" in report.format() and "-> PASS" in report.format()
+    rows = [Row("t", "a", {"final_nhsic_y": low}), Row("t", "b", {"final_nhsic_y": high})]
+    assert [r.regime for r in ranked(rows, "final_nhsic_y")] == ["a", "b"]  # plan order kept
+    rows = [Row("t", "a", {"test_accuracy": low}), Row("t", "b", {"test_accuracy": high})]
+    assert [r.regime for r in ranked(rows, "test_accuracy")] == ["b", "a"]
+
+
 def test_the_gate_pairs_seeds_when_both_sides_share_them():
     a, b = _agg([0.8, 0.9, 0.7, 0.85, 0.75]), _agg([0.79, 0.885, 0.69, 0.838, 0.742])
     paired = gate.paired_comparison(a, b)
