@@ -183,3 +183,7 @@ def test_a_regime_whose_inference_is_not_the_probed_network_is_not_probed(store)
     table = leaderboard_table(results, ("test_accuracy", "final_nhsic_y"))
     ff_row = next(line for line in table.splitlines() if "forward-forward" in line)
     assert ff_row.rstrip(" |").endswith("n/a")
+    from suite.reports import write_report
+
+    page = write_report(suite, store, store.root / "report", sections=["information-plane"]).read_text()
+    assert f"- forward-forward: n/a — {ff.regime.cls.probe_not_applicable}" in page
