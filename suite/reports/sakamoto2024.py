@@ -259,12 +259,13 @@ def compare_runs(a: Sequence[Run], b: Sequence[Run], value: Callable[[Run], floa
                  n_test: int | None = None) -> stats.Comparison:
     """``suite.stats.compare`` of "a > b" on ``value`` per run: paired by seed when both sides hold the same
     seeds (once each) with a value, Welch's test otherwise."""
-    va = {r.seed: v for r in a if (v := value(r)) is not None}
-    vb = {r.seed: v for r in b if (v := value(r)) is not None}
-    if sorted(va) == sorted(vb) and len(va) == len([r for r in a if value(r) is not None]):
+    pa = [(r.seed, v) for r in a if (v := value(r)) is not None]
+    pb = [(r.seed, v) for r in b if (v := value(r)) is not None]
+    va, vb = dict(pa), dict(pb)
+    if sorted(va) == sorted(vb) and len(va) == len(pa) and len(vb) == len(pb):
         seeds = sorted(va)
         return stats.compare([va[s] for s in seeds], [vb[s] for s in seeds], n_test=n_test, paired=True, alpha=ALPHA)
-    return stats.compare(list(va.values()), list(vb.values()), n_test=n_test, alpha=ALPHA)
+    return stats.compare([v for _, v in pa], [v for _, v in pb], n_test=n_test, alpha=ALPHA)
 
 
 def _plane_notes(runs: Sequence[Run]) -> list[str]:
