@@ -175,7 +175,7 @@ def _tiny_cell(cls: type[Regime], params: Params, tasks: Sequence[tuple[str, dic
     """The first tiny cell the regime supports, or the reasons it supports none."""
     from suite import backend
     from suite.api import Budget
-    from suite.plan import Cell, cell_probe, not_applicable
+    from suite.plan import Cell, not_applicable
     from suite.registry import tasks as task_registry
     from suite.spec import ProbeSettings, ResolvedRegime, ResolvedTask
 
@@ -189,7 +189,7 @@ def _tiny_cell(cls: type[Regime], params: Params, tasks: Sequence[tuple[str, dic
             reasons.append(f"{task_name}: {reason}")
             continue
         full_budget = Budget.model_validate({**task_cls.default_budget.model_dump(), **budget})
-        probe = cell_probe(ProbeSettings(probe_size=100, estimators=["nhsic"]), resolved)
+        probe = ProbeSettings(probe_size=100, estimators=["nhsic"])
         return Cell(ResolvedTask(task_cls, task_obj.params, full_budget), resolved, seed, probe, backend.name())
     return "the regime supports none of the tiny check tasks (" + "; ".join(reasons) + "); pass tasks=[...]"
 

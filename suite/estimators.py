@@ -6,9 +6,9 @@ chooses estimators by name in ``[metrics.probe] estimators``; each record stores
 version, and the version is part of the cell's hash, so a changed estimator never reuses old records.
 
 The built-ins (``suite.metrics.PLANE_MEASURES``) are computed by the probe's shared fast path: ``nhsic``,
-the paper's estimator with the fixed kernel width ``sigma sqrt(d)``, whose values follow the scale of the
-activations; ``nhsic_median``, the same estimator with each representation's median pairwise distance as
-the width, and ``cka``, also with the median width: both are invariant to rescaling a representation.
+the paper's estimator, and ``cka``, both with the fixed kernel width ``sigma sqrt(d)``, so their values
+follow the scale of the activations; ``nhsic_median`` and ``cka_median``, the same estimators with each
+representation's median pairwise distance as the width, which are invariant to rescaling a representation.
 Any other registered estimator is called as ``measure(reference, representation)`` per block and
 reference, and its values are stored as ``<name>_x`` and ``<name>_y`` beside the built-ins'.
 """
@@ -59,4 +59,6 @@ register(Estimator("nhsic", metrics.NHSIC_VERSION,
 register(Estimator("nhsic_median", metrics.NHSIC_MEDIAN_VERSION,
                    "the same nHSIC with each representation's median pairwise distance as the kernel width (scale-invariant)"))
 register(Estimator("cka", metrics.CKA_VERSION,
-                   "centered kernel alignment, the plain normalized HSIC (Kornblith et al. 2019), median kernel width (scale-invariant)"))
+                   "centered kernel alignment, the plain normalized HSIC (Kornblith et al. 2019), fixed width sigma sqrt(d)"))
+register(Estimator("cka_median", metrics.CKA_MEDIAN_VERSION,
+                   "the same CKA with each representation's median pairwise distance as the kernel width (scale-invariant)"))

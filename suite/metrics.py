@@ -50,7 +50,8 @@ Bandwidth = Literal["fixed", "median"]
 
 NHSIC_VERSION = "nhsic-v1"
 NHSIC_MEDIAN_VERSION = "nhsic-median-v1"
-CKA_VERSION = "cka-v2"  # v2: median bandwidth (v1 used the fixed width sigma sqrt(d), which is not scale-invariant)
+CKA_VERSION = "cka-v1"
+CKA_MEDIAN_VERSION = "cka-median-v1"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +66,8 @@ class PlaneMeasure:
 PLANE_MEASURES: dict[str, PlaneMeasure] = {
     "nhsic": PlaneMeasure("nhsic", "fixed"),  # the paper's estimator
     "nhsic_median": PlaneMeasure("nhsic", "median"),
-    "cka": PlaneMeasure("cka", "median"),
+    "cka": PlaneMeasure("cka", "fixed"),
+    "cka_median": PlaneMeasure("cka", "median"),
 }
 PLANE_ESTIMATORS = tuple(PLANE_MEASURES)
 
@@ -345,7 +347,7 @@ def cka(
     """Centered kernel alignment (plain normalized HSIC) of two samples, in [0, 1].
 
     ``tr(K H L H) / sqrt(tr(K H K H) tr(L H L H))``; 0 when either centered kernel vanishes. ``bandwidth``
-    as for :func:`nhsic` (the probe's ``cka`` estimator uses ``"median"``).
+    as for :func:`nhsic` (the probe's ``cka`` estimator uses ``"fixed"``, ``cka_median`` ``"median"``).
     """
     _check_pair(a, b)
     with blas_limited():

@@ -2,8 +2,7 @@
 
 A cell's hash covers everything that determines its result (task and regime names, versions and
 params, budget, the validation split, seed, probe settings, backend) and nothing else, so records are shared between
-suites: a new regime reuses every baseline cell already in the results store. A regime that declares
-the information plane not applicable (``Regime.probe_not_applicable``) gets the probe disabled in its cells.
+suites: a new regime reuses every baseline cell already in the results store.
 
 A tuned suite (``[tuning]``) expands each (task, regime, seed) into one cell per trial: the trial's
 learning rate is the cell's budget, its params the regime's, so a trial is an ordinary cell (cached,
@@ -15,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from suite import backend, estimators, plane
+from suite import backend, estimators
 from suite.hashing import content_hash
 from suite.splits import VALIDATION_SEED
 from suite.spec import trial_label
@@ -73,18 +72,9 @@ class Cell:
 def probe_key(probe: ProbeSettings) -> dict[str, Any]:
     """The probe settings as they enter a cell's hash, with the estimators' versions when enabled."""
     key = probe.model_dump(mode="json")
-    if probe.enabled:  # a new estimator version, or a new definition of the summaries, must not reuse old records
+    if probe.enabled:  # a new estimator version must not reuse records of the old one
         key["estimator_versions"] = estimators.versions(probe.estimators)
-        key["summaries"] = plane.VERSION
     return key
-
-
-def cell_probe(probe: ProbeSettings, regime: ResolvedRegime) -> ProbeSettings:
-    """The probe a cell of ``regime`` runs: the suite's, disabled when the regime declares the information
-    plane not applicable (``Regime.probe_not_applicable``)."""
-    if probe.enabled and regime.cls.probe_not_applicable:
-        return probe.model_copy(update={"enabled": False})
-    return probe
 
 
 def plan(suite: Suite, backend_name: str | None = None) -> list[Cell]:
@@ -99,7 +89,7 @@ def plan(suite: Suite, backend_name: str | None = None) -> list[Cell]:
             variants = [(t, r, trial, not_applicable(task_obj, r)) for t, r, trial in trial_variants(task, regime)]
             for seed in suite.seeds:
                 for t, r, trial, reason in variants:
-                    cells.append(Cell(t, r, seed, cell_probe(probe, r), name, reason, trial))
+                    cells.append(Cell(t, r, seed, probe, name, reason, trial))
     return cells
 
 

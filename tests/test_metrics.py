@@ -195,17 +195,19 @@ def test_plane_estimator_equals_the_pairwise_estimators(impl):
     x = rng.normal(size=(64, 2, 2, 3)).astype(np.float32)
     labels = metrics.one_hot(rng.integers(0, 4, 64), 4)
     plane = metrics.PlaneEstimator({"x": (x, "gaussian"), "y": (labels, "linear")}, impl=impl,
-                                   estimators=("nhsic", "nhsic_median", "cka"))
+                                   estimators=("nhsic", "nhsic_median", "cka", "cka_median"))
     t = relu_features(rng, x, (3, 3, 2))
     s = plane.scores(t)
-    assert set(s) == {"nhsic_x", "nhsic_y", "nhsic_median_x", "nhsic_median_y", "cka_x", "cka_y"}
+    assert set(s) == {"nhsic_x", "nhsic_y", "nhsic_median_x", "nhsic_median_y", "cka_x", "cka_y", "cka_median_x", "cka_median_y"}
     assert s["nhsic_x"] == pytest.approx(literal_nhsic(x, t), rel=1e-4)
     assert s["nhsic_y"] == pytest.approx(literal_nhsic(labels, t, kernel_a="linear"), rel=1e-4)
     assert s["nhsic_median_x"] == pytest.approx(literal_nhsic(x, t, bandwidth="median"), rel=1e-4)
     assert s["nhsic_median_y"] == pytest.approx(literal_nhsic(labels, t, kernel_a="linear", bandwidth="median"), rel=1e-4)
-    # the probe's CKA takes the median bandwidth (metrics.PLANE_MEASURES)
-    assert s["cka_x"] == pytest.approx(literal_cka(x, t, bandwidth="median"), rel=1e-4)
-    assert s["cka_y"] == pytest.approx(literal_cka(labels, t, kernel_a="linear", bandwidth="median"), rel=1e-4)
+    # cka keeps the fixed width (cka-v1); cka_median is the scale-invariant one (metrics.PLANE_MEASURES)
+    assert s["cka_x"] == pytest.approx(literal_cka(x, t), rel=1e-4)
+    assert s["cka_y"] == pytest.approx(literal_cka(labels, t, kernel_a="linear"), rel=1e-4)
+    assert s["cka_median_x"] == pytest.approx(literal_cka(x, t, bandwidth="median"), rel=1e-4)
+    assert s["cka_median_y"] == pytest.approx(literal_cka(labels, t, kernel_a="linear", bandwidth="median"), rel=1e-4)
     bounds = plane.bounds()
     assert set(bounds) == {"nhsic_x_bound", "nhsic_y_bound", "nhsic_median_x_bound", "nhsic_median_y_bound"}
     assert 0 < s["nhsic_median_x"] <= bounds["nhsic_median_x_bound"]

@@ -214,6 +214,20 @@ def test_the_committed_official_leaderboards_are_frozen_and_up_to_date(version, 
     assert f"{records} verified records" in result.output
 
 
+def test_the_official_suite_plans_exactly_the_cells_of_its_committed_leaderboard():
+    """Every baseline record of the committed version is reused by a submission: no cell hash may move."""
+    from pathlib import Path
+
+    from suite.spec import load_suite
+
+    suite = load_suite("official")
+    manifest = json.loads((Path(__file__).parents[1] / "leaderboard" / f"official-{suite.version}" / "manifest.json")
+                          .read_text(encoding="utf-8"))
+    planned = [c.hash for c in plan(suite, manifest["backend"])]
+    assert planned == [c["cell_hash"] for c in manifest["cells"]]
+    assert len(planned) == 240
+
+
 def test_results_carry_the_split_size_that_floors_accuracy_intervals(store):
     suite = make_suite(TINY, seeds="[0, 1]")
     run_suite(suite, store, progress=False, log=lambda line: None)
