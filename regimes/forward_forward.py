@@ -92,8 +92,10 @@ class ForwardForward(Regime):
     anti-correlated with the label on the embedded digits, so summing all is the robust default).
     The information plane is not applicable (``probe_not_applicable``): the network this regime runs
     sees label-embedded inputs and length-normalizes between blocks, while the probe's
-    ``network.features()`` feeds raw inputs through the blocks as composed. Only for ``mlp`` tasks (Dense blocks): the goodness of convolutional feature maps with
-    batch normalization is not the paper's method.
+    ``network.features()`` feeds raw inputs through the blocks as composed. The cells are probed like
+    every other (their records keep that measurement), and results show the plane as n/a.
+    Only for ``mlp`` tasks (Dense blocks): the goodness of convolutional feature maps with batch
+    normalization is not the paper's method.
 
     Departures from the budget, declared in the params: the optimizer's learning rate is the budget's
     times ``learning_rate_scale`` (10 by default; with the budget's rate of 1e-3 the goodness objective

@@ -10,8 +10,7 @@ Read this file to write a task or a regime; nothing else in ``suite/`` is needed
   A regime declares its :data:`RegimeFamily` and whether it is its family's ``baseline``; analyses
   select regimes by these declarations, never by name.
 * The harness (``suite.runner``) seeds everything, times training, evaluates test accuracy and the
-  information-plane probe (of ``network.features()``, unless the regime declares it not applicable)
-  at each reported epoch, and writes the record. Facts that analyses read
+  information-plane probe (of ``network.features()``) at each reported epoch, and writes the record. Facts that analyses read
   (a module re-initialized mid-training) cross the boundary through typed calls on the context
   (:meth:`TrainContext.reinitialized`), never through free-form notes.
 
@@ -398,8 +397,9 @@ class Regime(abc.ABC):
     baseline: ClassVar[bool] = False
     #: ``None`` when the regime classifies through ``network.features()`` (the blocks as composed, on the
     #: raw inputs), which is what the information-plane probe measures. Otherwise the reason the plane
-    #: does not apply (e.g. the predictor feeds the blocks transformed inputs): the harness then does not
-    #: probe the regime's cells, and reports show its information scores as "n/a" with this reason.
+    #: does not apply (e.g. the predictor feeds the blocks transformed inputs): its cells are probed like
+    #: any other (so their hashes do not depend on it), but results show its information scores as "n/a"
+    #: with this reason, and no figure or claim uses its probe measurements.
     probe_not_applicable: ClassVar[str | None] = None
 
     def __init__(self, params: Params | None = None) -> None:

@@ -4,7 +4,9 @@ differentiation" mean, defined once and used by the probe's summaries and by eve
 A block's trajectory is its sequence of points ``(x_l(p), y_l(p))`` over the probes ``p = 0 .. P``
 (``p = 0`` is the initialization), with ``x = I(X; T_l)`` and ``y = I(Y; T_l)`` as one estimator
 measures them. Arrays here are ``(probes, blocks)``. Formulas and the reasons behind them:
-``docs/metrics.md``.
+``docs/metrics.md``. The definitions are not part of a cell's hash: every score is read through
+``suite.results.Result.score``, which recomputes them from the record's trajectories with this code, so
+old and new records share one definition.
 
 * **Peak**: the first probe at which ``x_l`` is largest.
 * **Compression** of a block: the fall of ``x_l`` from its peak to the last probe, *when the peak
@@ -26,11 +28,7 @@ import numpy as np
 
 from suite.metrics import PLANE_MEASURES
 from suite.records import finite_or_none
-
-#: The definitions' version, part of every probed cell's hash (``suite.plan.probe_key``). plane-v2: compression
-#: is 0 when the peak is the initialization, role differentiation uses each block's peak and final point.
-VERSION = "plane-v2"
-
+from suite.scores import PER_BLOCK
 
 def peak(trajectory: Sequence[float] | np.ndarray) -> int:
     """Index of the first probe at which the block's ``x`` is largest."""
@@ -88,3 +86,35 @@ def trajectories(probes: Sequence[Mapping[str, Any]], estimator: str, normalize:
         xs = xs / extent(measured[0], estimator, "x")
         ys = ys / extent(measured[0], estimator, "y")
     return xs, ys
+
+
+#: The summaries :func:`summaries` derives, besides ``compression_block{l}`` (one per block).
+SUMMARIES = ("mean_compression", "final_nhsic_x", "final_nhsic_y", "role_differentiation")
+
+
+def is_summary(name: str) -> bool:
+    """Whether ``name`` is one of the summaries :func:`summaries` derives (read recomputed, never as stored)."""
+    return name in SUMMARIES or PER_BLOCK.fullmatch(name) is not None
+
+
+def summaries(probes: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
+    """The information-plane summaries of probe measurements (``EpochRecord.probe`` dicts, in epoch order),
+    from the paper's estimator (``nhsic``); empty when no probe measured it.
+
+    * ``compression_block{l}``: :func:`compression` of nHSIC(X; T_l);
+    * ``mean_compression``: the mean of those over blocks;
+    * ``final_nhsic_x``, ``final_nhsic_y``: nHSIC(X; T_L), nHSIC(Y; T_L) of the last block at the last probe;
+    * ``role_differentiation``: :func:`role_differentiation` in the normalized plane; ``None`` for one block.
+    """
+    raw = trajectories(probes, "nhsic")
+    if raw is None:
+        return {}
+    xs, ys = raw
+    per_block = [compression(xs[:, l]) for l in range(xs.shape[1])]
+    out: dict[str, float | None] = {f"compression_block{l + 1}": finite_or_none(c) for l, c in enumerate(per_block)}
+    out["mean_compression"] = finite_or_none(float(np.mean(per_block)))
+    out["final_nhsic_x"] = finite_or_none(xs[-1, -1])
+    out["final_nhsic_y"] = finite_or_none(ys[-1, -1])
+    nx, ny = trajectories(probes, "nhsic", normalize=True)
+    out["role_differentiation"] = role_differentiation(nx, ny)
+    return out

@@ -2,11 +2,12 @@
 
 At each probe epoch the harness calls :meth:`Probe.measure`, which computes, for every block l,
 nHSIC(X; T_l) and nHSIC(Y; T_l) (and the same with every other chosen estimator, e.g. the
-scale-invariant ``nhsic_median`` and ``cka``) on the probe set. Each measurement carries
-the estimators' versions and the probe set's hash; the estimator settings are the cell's ``probe``
-settings (part of its hash). Together they are the metric's version. A regime whose inference does not
-run ``network.features()`` declares ``Regime.probe_not_applicable``, and its cells are not probed
-(``suite.plan``). Definitions: ``docs/metrics.md``; compression and role differentiation: ``suite.plane``.
+scale-invariant ``nhsic_median`` and ``cka_median``) on the probe set. Each measurement carries the
+estimators' versions and the probe set's hash; the estimator settings are the cell's ``probe`` settings
+(part of its hash). Together they are the metric's version. A regime whose inference does not run
+``network.features()`` declares ``Regime.probe_not_applicable``: its cells are probed all the same, and
+``suite.results`` shows nothing of what was measured. Definitions: ``docs/metrics.md``; compression and
+role differentiation: ``suite.plane``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 
 from suite import estimators, metrics, plane, registry
 from suite.api import Network, Split
-from suite.records import EpochRecord, finite_or_none
+from suite.records import EpochRecord
 from suite.spec import ProbeSettings
 from suite.splits import stratified_indices
 
@@ -115,31 +116,12 @@ class Probe:
 
     @staticmethod
     def summarize(history: Sequence[EpochRecord]) -> dict[str, float | None]:
-        """Information-plane summaries of a history, from the paper's estimator (``nhsic``; definitions and
-        formulas: ``docs/metrics.md``, ``suite.plane``).
-
-        * ``compression_block{l}``: :func:`suite.plane.compression` of nHSIC(X; T_l) (peak minus final, 0
-          when the peak is the initialization);
-        * ``mean_compression``: the mean of those over blocks;
-        * ``final_nhsic_x``, ``final_nhsic_y``: nHSIC(X; T_L), nHSIC(Y; T_L) of the last block at the last probe;
-        * ``role_differentiation``: :func:`suite.plane.role_differentiation` in the normalized plane
-          (each block's rise to its peak and net movement); ``None`` for a single block;
-        * ``probe_seconds``: seconds spent probing (features and estimators).
-        """
+        """The summaries of a history: :func:`suite.plane.summaries` of its probe measurements (compression,
+        final nHSIC, role differentiation) and ``probe_seconds``, the seconds spent probing (features and
+        estimators). Tables read the plane's summaries recomputed, never as stored (``suite.results``)."""
         measured = [h.probe for h in history if h.probe]
         out: dict[str, float | None] = {}
         if measured and all("seconds" in p for p in measured):
             out["probe_seconds"] = float(sum(p["seconds"] for p in measured))
-        raw = plane.trajectories(measured, "nhsic")
-        if raw is None:
-            return out
-        xs, ys = raw
-        per_block = [plane.compression(xs[:, l]) for l in range(xs.shape[1])]
-        for l, c in enumerate(per_block):
-            out[f"compression_block{l + 1}"] = finite_or_none(c)
-        out["mean_compression"] = finite_or_none(float(np.mean(per_block)))
-        out["final_nhsic_x"] = finite_or_none(xs[-1, -1])
-        out["final_nhsic_y"] = finite_or_none(ys[-1, -1])
-        nx, ny = plane.trajectories(measured, "nhsic", normalize=True)
-        out["role_differentiation"] = plane.role_differentiation(nx, ny)
+        out.update(plane.summaries(measured))
         return out

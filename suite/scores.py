@@ -3,8 +3,10 @@
 Every score declares whether higher or lower is better, or that neither is (``neutral``), so tables
 can rank and regression gates can compare. A neutral score is shown but never ranked or gated: the
 information-plane scores are neutral, because a larger or smaller value is not better in itself (the
-paper's nHSIC follows the scale of the activations; see ``docs/metrics.md``). Scores are computed once,
-from the record's history, when the cell finishes.
+paper's nHSIC follows the scale of the activations; see ``docs/metrics.md``). Scores are computed from
+the record's history when the cell finishes and stored in its summary; the information-plane summaries
+are recomputed from the history whenever they are read (``suite.results.Result.score``), so a changed
+definition applies to old records too.
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ def score_of(name: str) -> Score:
     if PER_BLOCK.fullmatch(name):
         return Score(name, "neutral", f"{name.replace('_block', ' of block ')} (peak - final nHSIC(X; T_l), 0 when the peak is the initialization)", ".3f", "information")
     return registry.scores.get(name)  # raises with the closest names
+
+
+def is_information(name: str) -> bool:
+    """Whether ``name`` is a score of the information plane (group ``information``); False for unknown names."""
+    return PER_BLOCK.fullmatch(name) is not None or (name in registry.scores and registry.scores.get(name).group == "information")
 
 
 def check_score_names(names: Sequence[str]) -> None:

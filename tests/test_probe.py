@@ -52,7 +52,7 @@ def test_measure_gives_each_block_its_nhsic_and_cka_with_versions():
     probe = Probe.from_settings(SETTINGS, data.test, data.num_classes)
     out = probe.measure(network)
     assert out["estimators"] == {"nhsic": metrics.NHSIC_VERSION, "nhsic_median": metrics.NHSIC_MEDIAN_VERSION,
-                                 "cka": metrics.CKA_VERSION}
+                                 "cka": metrics.CKA_VERSION, "cka_median": metrics.CKA_MEDIAN_VERSION}
     assert out["blocks"] == network.block_names and len(out["probe_sha256"]) == 16
     assert out["seconds"] > 0 and probe.seconds == out["seconds"]
     feats = network.features().predict(probe.x, verbose=0)
@@ -61,7 +61,8 @@ def test_measure_gives_each_block_its_nhsic_and_cka_with_versions():
         assert out["nhsic_x"][l] == pytest.approx(metrics.nhsic(probe.x, t, impl="numpy"), rel=1e-6)
         assert out["nhsic_y"][l] == pytest.approx(metrics.nhsic(labels, t, impl="numpy"), rel=1e-6)
         assert out["nhsic_median_y"][l] == pytest.approx(metrics.nhsic(labels, t, bandwidth="median"), rel=1e-6)
-        assert out["cka_x"][l] == pytest.approx(metrics.cka(probe.x, t, bandwidth="median"), rel=1e-6)
+        assert out["cka_x"][l] == pytest.approx(metrics.cka(probe.x, t), rel=1e-6)
+        assert out["cka_median_x"][l] == pytest.approx(metrics.cka(probe.x, t, bandwidth="median"), rel=1e-6)
         assert 0 <= out["nhsic_y"][l] <= out["nhsic_y_bound"]
         assert 0 <= out["nhsic_median_y"][l] <= out["nhsic_median_y_bound"]
     assert len(probe.x) == SETTINGS.probe_size
@@ -79,7 +80,7 @@ def test_linear_label_kernel_and_a_single_estimator():
     data, network = _tiny_network()
     settings = SETTINGS.model_copy(update={"label_kernel": "linear", "estimators": ["nhsic"]})
     out = Probe.from_settings(settings, data.test, data.num_classes).measure(network)
-    assert "cka_x" not in out and "nhsic_median_x" not in out and out["estimators"] == {"nhsic": metrics.NHSIC_VERSION}
+    assert "cka_x" not in out and "nhsic_median_x" not in out and "cka_median_x" not in out and out["estimators"] == {"nhsic": metrics.NHSIC_VERSION}
     # one-hot labels under the linear kernel: the label operator is (nearly) a projection of rank C - 1
     assert out["nhsic_y_bound"] == pytest.approx(data.num_classes - 1, abs=0.01)
 
@@ -147,8 +148,8 @@ def test_every_record_holds_per_block_trajectories_and_the_summaries(probed_reco
             assert len(h.probe["nhsic_x"]) == len(h.probe["nhsic_y"]) == len(h.probe["cka_y"]) == 2
             assert all(np.isfinite(h.probe["nhsic_x"]))
     assert cell.key()["probe"]["estimator_versions"] == {"nhsic": metrics.NHSIC_VERSION, "nhsic_median": metrics.NHSIC_MEDIAN_VERSION,
-                                                         "cka": metrics.CKA_VERSION}
-    assert cell.key()["probe"]["summaries"] == plane.VERSION
+                                                         "cka": metrics.CKA_VERSION, "cka_median": metrics.CKA_MEDIAN_VERSION}
+    assert "summaries" not in cell.key()["probe"]  # read with the current definitions (Result.score), never keyed
     s = record.summary
     for key in ("compression_block1", "compression_block2", "mean_compression", "final_nhsic_x", "final_nhsic_y",
                 "role_differentiation", "probe_seconds", "peak_memory_mb"):
@@ -161,29 +162,63 @@ def test_every_record_holds_per_block_trajectories_and_the_summaries(probed_reco
         assert 0 <= s["peak_memory_increase_mb"] < s["peak_memory_mb"]
 
 
-def test_a_regime_whose_inference_is_not_the_probed_network_is_not_probed(store):
+def test_information_scores_are_read_with_the_current_definitions_whatever_the_record_stored(probed_records, tmp_path):
+    from suite.results import ResultSet
+    from suite.store import Store
+    from suite.submit import entry
+
+    suite, store = probed_records
+    (cell,) = plan(suite)
+    record = store.get(cell.hash)
+    current = plane.summaries([h.probe for h in record.history if h.probe])
+    # a record summarized by an older definition (and one that listed a block the network does not have)
+    old = record.model_copy(update={"summary": {**record.summary, "role_differentiation": 123.0, "mean_compression": -1.0,
+                                                "compression_block9": 4.0}}).sealed()
+    (result,) = ResultSet.from_records([old])
+    assert current["role_differentiation"] != 123.0
+    assert result.score("role_differentiation") == pytest.approx(current["role_differentiation"])
+    assert result.score("mean_compression") == pytest.approx(current["mean_compression"])
+    assert result.score("compression_block9") is None
+    assert result.score("test_accuracy") == record.summary["test_accuracy"]  # other scores as stored
+    assert ResultSet([result]).aggregate("role_differentiation").values == [pytest.approx(current["role_differentiation"])]
+    # a submission entry lists the scores as the tables read them
+    old_store = Store(tmp_path / "old")
+    old_store.put(old)
+    (row,) = entry(suite, cell.regime, [cell], old_store, source="builtin:e2e")["cells"]
+    assert row["scores"]["mean_compression"] == pytest.approx(current["mean_compression"])
+
+
+def test_a_regime_whose_inference_is_not_the_probed_network_shows_no_information_plane(store):
     body = ('[[tasks]]\nname = "digits-mlp"\nparams = { depth = 2, width = 16 }\nbudget = { epochs = 1 }\n\n'
             '[[regimes]]\nname = "e2e"\n\n[[regimes]]\nname = "forward-forward"\n')
     suite = make_suite(body, name="probe-ff", seeds="[0]", probe="probe_size = 60")
     e2e, ff = plan(suite)
-    assert e2e.probe.enabled and not ff.probe.enabled
-    assert ff.regime.cls.probe_not_applicable and "network.features()" in ff.regime.cls.probe_not_applicable
+    assert ff.probe == e2e.probe  # the declaration never changes a cell (nor its hash)
+    reason = ff.regime.cls.probe_not_applicable
+    assert reason and "network.features()" in reason
     report = run_suite(suite, store, progress=False, log=lambda line: None)
     assert report.ok and report.ran == 2
-    record = store.get(ff.hash)
-    assert record.status == "ok" and not any(h.probe for h in record.history)
-    assert "final_nhsic_y" not in record.summary and "final_nhsic_y" in store.get(e2e.hash).summary
+    assert any(h.probe for h in store.get(ff.hash).history)  # the record keeps what the probe measured
     from suite.results import ResultSet
     from suite.tables import leaderboard_table
 
     results = ResultSet.from_suite(suite, store)
-    agg = results.where(regime="forward-forward").aggregate("final_nhsic_y")
-    assert agg.not_applicable == ff.regime.cls.probe_not_applicable
+    (ff_result,) = results.where(regime="forward-forward")
+    assert ff_result.probed == [] and ff_result.probe_series("nhsic_x") is None and ff_result.block_names() is None
+    for name in ("final_nhsic_y", "final_nhsic_x", "mean_compression", "role_differentiation", "compression_block1"):
+        assert ff_result.score(name) is None, name
+        assert results.where(regime="forward-forward").aggregate(name).not_applicable == reason
+    assert results.where(regime="e2e").first().score("final_nhsic_y") is not None
     assert results.where(regime="forward-forward").aggregate("test_accuracy").not_applicable is None
     table = leaderboard_table(results, ("test_accuracy", "final_nhsic_y"))
     ff_row = next(line for line in table.splitlines() if "forward-forward" in line)
     assert ff_row.rstrip(" |").endswith("n/a")
+    from suite.plots import by_task, info_plane_figure
+
+    (group,) = by_task(results)
+    figure = info_plane_figure(group)
+    assert [ax.get_title() for ax in figure.axes if ax.get_visible() and ax.get_title()] == ["e2e (n=1)"]
     from suite.reports import write_report
 
     page = write_report(suite, store, store.root / "report", sections=["information-plane"]).read_text()
-    assert f"- forward-forward: n/a — {ff.regime.cls.probe_not_applicable}" in page
+    assert f"- forward-forward: n/a — {reason}" in page and "not applicable (not shown)" in page

@@ -228,6 +228,23 @@ def test_the_official_suite_plans_exactly_the_cells_of_its_committed_leaderboard
     assert len(planned) == 240
 
 
+def test_a_committed_leaderboard_shows_no_information_plane_for_a_regime_it_does_not_apply_to():
+    """The manifest predates ``probe_not_applicable``: the registered regime's declaration applies to it."""
+    from pathlib import Path
+
+    from suite import leaderboard
+    from suite.registry import regimes
+
+    lb = leaderboard.load(Path(__file__).parents[1] / "leaderboard" / "official-2.0")
+    ff = lb.results.where(regime="forward-forward", task="digits-mlp")  # the task it runs (digits-lenet5: n/a)
+    reason = regimes.get("forward-forward").probe_not_applicable
+    assert len(ff) == 5 and all(r.record is not None and any(h.probe for h in r.history) for r in ff)
+    assert ff.aggregate("final_nhsic_y").not_applicable == reason and ff.aggregate("final_nhsic_y").values == []
+    assert lb.results.where(regime="e2e").aggregate("final_nhsic_y").values
+    assert f"- forward-forward: information scores n/a, the information plane does not apply ({reason})" in (
+        (lb.directory / "README.md").read_text(encoding="utf-8"))
+
+
 def test_results_carry_the_split_size_that_floors_accuracy_intervals(store):
     suite = make_suite(TINY, seeds="[0, 1]")
     run_suite(suite, store, progress=False, log=lambda line: None)

@@ -38,7 +38,7 @@ def information_plane_section(ctx: ReportContext) -> str:
     na = "".join(f"- {label}: n/a — {reason}\n" for label, reason in reasons.items())
     if not paths:
         return ("## Information plane\n\nNo probe measurements in the records (is `[metrics.probe] enabled = false`?).\n"
-                + (f"\nNot probed:\n\n{na}" if na else ""))
+                + (f"\nInformation plane not applicable (not shown):\n\n{na}" if na else ""))
     probe = ctx.suite.metrics.probe
     table = leaderboard_table(ctx.results, INFORMATION_SCORES, fmt="md")
     return ("## Information plane\n\n"
@@ -47,4 +47,4 @@ def information_plane_section(ctx: ReportContext) -> str:
             "colour = block depth, hollow circle = initialization, square = end of training, mean over seeds. "
             "The information scores are neutral (neither direction is better; the paper's nHSIC follows the scale of "
             "the activations). Definitions of the summaries: `docs/metrics.md`.\n\n"
-            + (f"Not probed:\n\n{na}\n" if na else "") + _links(paths, ctx) + "\n\n" + table + "\n")
+            + (f"Information plane not applicable (not shown):\n\n{na}\n" if na else "") + _links(paths, ctx) + "\n\n" + table + "\n")
