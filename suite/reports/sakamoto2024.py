@@ -19,7 +19,8 @@ having to distrust the numbers:
 
 Every claim about the information plane (2-5) is decided with each estimator the records hold: the
 paper's nHSIC (fixed kernel width, its values follow the scale of the activations) and the
-scale-invariant ones (nHSIC with the median kernel width, CKA). The verdicts are shown side by side;
+scale-invariant ones (nHSIC and CKA with the median kernel width: ``nhsic_median``, ``cka_median``; the
+``cka`` estimator keeps the fixed width and is not one of them). The verdicts are shown side by side;
 a comparison is supported (or not supported) only when the paper's estimator and every scale-invariant
 one recorded agree, and inconclusive otherwise, or when no scale-invariant estimator was recorded.
 
@@ -44,6 +45,7 @@ import numpy as np
 from tabulate import tabulate
 
 from suite import plane, stats
+from suite.metrics import PLANE_MEASURES
 from suite.reports.core import ReportContext, section
 from suite.results import Result, ResultSet
 
@@ -60,9 +62,10 @@ ALPHA = 0.05
 COMPRESSION_TOLERANCE = 0.02  # relative changes of nHSIC smaller than this count as none
 MIN_CORRELATION_RUNS = 6
 PAPER_ESTIMATOR = "nhsic"
-SCALE_INVARIANT = ("nhsic_median", "cka")
+SCALE_INVARIANT = ("nhsic_median", "cka_median")
 ESTIMATORS = (PAPER_ESTIMATOR, *SCALE_INVARIANT)
-ESTIMATOR_NAMES = {"nhsic": "nHSIC (paper)", "nhsic_median": "nHSIC, median width", "cka": "CKA"}
+ESTIMATOR_NAMES = {"nhsic": "nHSIC (paper)", "nhsic_median": "nHSIC, median width", "cka": "CKA, fixed width",
+                   "cka_median": "CKA, median width"}
 PAPER = "Sakamoto & Sato (2024), End-to-End Training Induces Information Bottleneck through Layer-Role Differentiation, TMLR"
 
 
@@ -102,7 +105,7 @@ class Run:
 
     @classmethod
     def from_result(cls, result: Result) -> Run:
-        probed = [h for h in result.history if h.probe]
+        probed = result.probed  # none for a regime whose information plane does not apply
         planes = {}
         for est in ESTIMATORS:
             series = plane.trajectories([h.probe for h in probed], est)
@@ -162,10 +165,10 @@ def _block_span(indices: Sequence[int], blocks: int) -> str:
 def agreement(verdicts: Mapping[str, Verdict]) -> Verdict:
     """The verdict of one comparison from each estimator's: supported (or not supported) only when the
     paper's estimator and every scale-invariant one present agree on it; inconclusive without the paper's
-    estimator or any scale-invariant one."""
+    estimator or any scale-invariant one. Other estimators' verdicts (e.g. the fixed-width ``cka``) do not count."""
     if PAPER_ESTIMATOR not in verdicts or not any(e in verdicts for e in SCALE_INVARIANT):
         return INCONCLUSIVE
-    distinct = set(verdicts.values())
+    distinct = {v for e, v in verdicts.items() if e in ESTIMATORS}
     return distinct.pop() if len(distinct) == 1 else INCONCLUSIVE
 
 
@@ -610,9 +613,10 @@ def _context(ctx: ReportContext, results: ResultSet) -> str:
     probe = ctx.suite.metrics.probe
     budgets = "; ".join(f"{t.label}: {t.budget.epochs} epochs, batch {t.budget.batch_size}, "
                         f"{t.budget.optimizer} lr {t.budget.learning_rate:g}" for t in ctx.suite.tasks)
-    names = ", ".join(ESTIMATOR_NAMES.get(e, e) for e in probe.estimators)
-    estimator = (f"{names} with a Gaussian kernel (the paper's nHSIC: σ = {probe.sigma:g} scaled by the feature dimension; "
-                 f"the others: the median pairwise distance), ε = {probe.eps:g}, "
+    widths = {"fixed": f"σ = {probe.sigma:g} scaled by the feature dimension", "median": "the median pairwise distance"}
+    names = ", ".join(f"{ESTIMATOR_NAMES.get(e, e)} (width: {widths[m.bandwidth]})" if (m := PLANE_MEASURES.get(e)) is not None
+                      else ESTIMATOR_NAMES.get(e, e) for e in probe.estimators)
+    estimator = (f"{names}, Gaussian kernels, ε = {probe.eps:g}, "
                  f"{probe.label_kernel} label kernel, on a stratified probe set of {probe.probe_size} test examples "
                  f"(seed {probe.probe_seed}), probed "
                  + ("at log-spaced epochs" if probe.every == "log" else f"every {probe.every} epoch(s)"))
