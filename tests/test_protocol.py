@@ -214,18 +214,33 @@ def test_the_committed_official_leaderboards_are_frozen_and_up_to_date(version, 
     assert f"{records} verified records" in result.output
 
 
-def test_the_official_suite_plans_exactly_the_cells_of_its_committed_leaderboard():
-    """Every baseline record of the committed version is reused by a submission: no cell hash may move."""
+def _current_leaderboards() -> list[tuple[str, object]]:
+    """(suite name, manifest path) of every committed leaderboard whose version is the shipped suite's."""
     from pathlib import Path
 
+    from suite.spec import load_suite, shipped_suites
+
+    out = []
+    for path in sorted((Path(__file__).parents[1] / "leaderboard").glob("*/manifest.json")):
+        suite = json.loads(path.read_text(encoding="utf-8"))["suite"]
+        if suite["name"] in shipped_suites() and load_suite(suite["name"]).version == suite["version"]:
+            out.append((suite["name"], path))
+    return out
+
+
+@pytest.mark.parametrize("name, manifest_path", _current_leaderboards(), ids=lambda v: v if isinstance(v, str) else "")
+def test_a_shipped_suite_plans_exactly_the_cells_of_its_committed_leaderboard(name, manifest_path):
+    """Every record of the committed version is reused (a submission runs only its own cells): no cell hash may move."""
     from suite.spec import load_suite
 
-    suite = load_suite("official")
-    manifest = json.loads((Path(__file__).parents[1] / "leaderboard" / f"official-{suite.version}" / "manifest.json")
-                          .read_text(encoding="utf-8"))
-    planned = [c.hash for c in plan(suite, manifest["backend"])]
-    assert planned == [c["cell_hash"] for c in manifest["cells"]]
-    assert len(planned) == 240
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    assert [c.hash for c in plan(load_suite(name), manifest["backend"])] == [c["cell_hash"] for c in manifest["cells"]]
+
+
+def test_the_official_suite_is_checked_against_its_240_committed_cells():
+    (path,) = [p for name, p in _current_leaderboards() if name == "official"]
+    assert path.parent.name == "official-2.0"
+    assert len(json.loads(path.read_text(encoding="utf-8"))["cells"]) == 240
 
 
 def test_a_committed_leaderboard_shows_no_information_plane_for_a_regime_it_does_not_apply_to():
