@@ -95,9 +95,12 @@ class ForwardForward(Regime):
     class embedded and scores the class by the summed goodness of the blocks (all of them by default;
     Hinton leaves out the first in deep networks, but within short budgets the later blocks start out
     anti-correlated with the label on the embedded digits, so summing all is the robust default).
-    The probe measures the network's blocks as composed (raw inputs, no length normalization between
-    blocks). Only for ``mlp`` tasks (Dense blocks): the goodness of convolutional feature maps with
-    batch normalization is not the paper's method.
+    The information plane is not applicable (``probe_not_applicable``): the network this regime runs
+    sees label-embedded inputs and length-normalizes between blocks, while the probe's
+    ``network.features()`` feeds raw inputs through the blocks as composed. The cells are probed like
+    every other (their records keep that measurement), and results show the plane as n/a.
+    Only for ``mlp`` tasks (Dense blocks): the goodness of convolutional feature maps with batch
+    normalization is not the paper's method.
 
     Departures from the budget, declared in the params: the optimizer's learning rate is the budget's
     times ``learning_rate_scale`` (10 by default; with the budget's rate of 1e-3 the goodness objective
@@ -110,6 +113,9 @@ class ForwardForward(Regime):
     description = "Hinton's forward-forward: per-block goodness of positive (true label in the input) vs negative data"
     citation = "Hinton (2022), The Forward-Forward Algorithm: Some Preliminary Investigations, arXiv:2212.13345"
     Params = ForwardForwardParams
+    probe_not_applicable = ("forward-forward classifies label-embedded inputs and length-normalizes between blocks; "
+                            "the probe's network.features() runs raw inputs through the blocks as composed, a network "
+                            "forward-forward never runs")
 
     def supports(self, task: Task) -> str | None:
         if task.architecture != "mlp":

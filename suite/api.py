@@ -10,7 +10,7 @@ Read this file to write a task or a regime; nothing else in ``suite/`` is needed
   A regime declares its :data:`RegimeFamily` and whether it is its family's ``baseline``; analyses
   select regimes by these declarations, never by name.
 * The harness (``suite.runner``) seeds everything, times training, evaluates test accuracy and the
-  information-plane probe at each reported epoch, and writes the record. Facts that analyses read
+  information-plane probe (of ``network.features()``) at each reported epoch, and writes the record. Facts that analyses read
   (a module re-initialized mid-training) cross the boundary through typed calls on the context
   (:meth:`TrainContext.reinitialized`), never through free-form notes.
 
@@ -404,6 +404,12 @@ class Regime(abc.ABC):
     #: Whether this is the reference method of its family: analyses compare the family's other members,
     #: and other families, against it (``e2e`` for end-to-end, ``modular`` for modular training).
     baseline: ClassVar[bool] = False
+    #: ``None`` when the regime classifies through ``network.features()`` (the blocks as composed, on the
+    #: raw inputs), which is what the information-plane probe measures. Otherwise the reason the plane
+    #: does not apply (e.g. the predictor feeds the blocks transformed inputs): its cells are probed like
+    #: any other (so their hashes do not depend on it), but results show its information scores as "n/a"
+    #: with this reason, and no figure or claim uses its probe measurements.
+    probe_not_applicable: ClassVar[str | None] = None
 
     def __init__(self, params: Params | None = None) -> None:
         self.params = params if params is not None else self.Params()

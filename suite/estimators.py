@@ -5,8 +5,11 @@ flattened, or its labels Y, one-hot) and a block's representation T on the same 
 chooses estimators by name in ``[metrics.probe] estimators``; each record stores every estimator's
 version, and the version is part of the cell's hash, so a changed estimator never reuses old records.
 
-The built-ins, ``nhsic`` and ``cka`` (``suite.metrics``), are computed by the probe's shared fast path;
-any other registered estimator is called as ``measure(reference, representation)`` per block and
+The built-ins (``suite.metrics.PLANE_MEASURES``) are computed by the probe's shared fast path: ``nhsic``,
+the paper's estimator, and ``cka``, both with the fixed kernel width ``sigma sqrt(d)``, so their values
+follow the scale of the activations; ``nhsic_median`` and ``cka_median``, the same estimators with each
+representation's median pairwise distance as the width, which are invariant to rescaling a representation.
+Any other registered estimator is called as ``measure(reference, representation)`` per block and
 reference, and its values are stored as ``<name>_x`` and ``<name>_y`` beside the built-ins'.
 """
 
@@ -51,5 +54,11 @@ def versions(names: list[str] | tuple[str, ...]) -> dict[str, str]:
 
 
 register(Estimator("nhsic", metrics.NHSIC_VERSION,
-                   "normalized-CCA HSIC with the Gaussian kernel of Ma, Lewis & Kleijn (2020), as Sakamoto & Sato (2024) use it"))
-register(Estimator("cka", metrics.CKA_VERSION, "centered kernel alignment, the plain normalized HSIC (Kornblith et al. 2019)"))
+                   "normalized-CCA HSIC with the Gaussian kernel of Ma, Lewis & Kleijn (2020), as Sakamoto & Sato (2024) use it "
+                   "(fixed width sigma sqrt(d): follows the scale of the activations)"))
+register(Estimator("nhsic_median", metrics.NHSIC_MEDIAN_VERSION,
+                   "the same nHSIC with each representation's median pairwise distance as the kernel width (scale-invariant)"))
+register(Estimator("cka", metrics.CKA_VERSION,
+                   "centered kernel alignment, the plain normalized HSIC (Kornblith et al. 2019), fixed width sigma sqrt(d)"))
+register(Estimator("cka_median", metrics.CKA_MEDIAN_VERSION,
+                   "the same CKA with each representation's median pairwise distance as the kernel width (scale-invariant)"))

@@ -7,8 +7,9 @@ have the same seeds, Welch's test otherwise; accuracies' per-seed spread floored
 their split), and improves when the test says they are better; otherwise the row is ``ok``. A fixed
 tolerance would call noise a regression on rows that vary across seeds, and miss a real one on rows
 that do not. For time-to-target scores the share of seeds that reached the target is compared first:
-reaching it in fewer seeds regresses. Neutral scores are never gated. Rows the new results do not have
-are listed as not compared (or fail with ``require_all``).
+reaching it in fewer seeds regresses. Neutral scores are never gated: their rows are listed as ``not
+gated`` with both values, and never pass or fail. Rows the new results do not have are listed as not
+compared (or fail with ``require_all``).
 
 For CI the report is also written as JSON (:func:`report_json`) or JUnit XML (:func:`junit_xml`): one
 test case per compared score of a row, a failure for each regression (and for each row not compared
@@ -41,7 +42,7 @@ class Comparison:
     metric: str
     baseline: float | None
     new: float | None
-    verdict: str  # "ok", "improved", "regressed", "not compared"
+    verdict: str  # "ok", "improved", "regressed", "not compared", "not gated" (a neutral score)
     test: stats.Comparison | None = None  # new - baseline, one-sided in the score's better direction
 
     def line(self) -> str:
@@ -74,7 +75,7 @@ class GateReport:
         return not (self.require_all and any(c.verdict == "not compared" for c in self.comparisons))
 
     def format(self) -> str:
-        counts = {v: sum(c.verdict == v for c in self.comparisons) for v in ("ok", "improved", "regressed", "not compared")}
+        counts = {v: sum(c.verdict == v for c in self.comparisons) for v in ("ok", "improved", "regressed", "not compared", "not gated")}
         head = "gate: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n) + (" -> PASS" if self.ok else " -> FAIL")
         shown = [c for c in self.comparisons if c.verdict != "ok"]
         return "\n".join([head, *("  " + c.line() for c in shown)])
@@ -83,10 +84,10 @@ class GateReport:
 def verdict(metric: str, baseline: Aggregate, new: Aggregate, alpha: float = DEFAULT_ALPHA) -> tuple[str, stats.Comparison | None]:
     """Compare one score's aggregates over seeds (see the module docstring); the test behind it, if one ran."""
     score = score_of(metric)
+    if score.direction == "neutral":
+        return "not gated", None
     if baseline.n == 0 or new.n == 0:
         return "not compared", None
-    if score.direction == "neutral":
-        return "ok", None
     if score.group == "convergence":  # time to target: first the share of seeds that reached it
         base_rate, new_rate = len(baseline.values) / baseline.n, len(new.values) / new.n
         if new_rate < base_rate:

@@ -9,6 +9,13 @@ nHSIC follows the HSIC-bottleneck code of Ma, Lewis & Kleijn (2020) as used by S
 
 CKA is the plain normalized HSIC ``tr(K H L H) / sqrt(tr(K H K H) tr(L H L H))`` (Kornblith et al. 2019).
 
+Kernel width. ``bandwidth="fixed"`` (the default, the paper's) divides by ``2 sigma^2 d``: the kernel then
+depends on the scale of the features, so rescaling one representation moves its nHSIC (a ReLU layer
+of the digits scaled by 0.1 ... 30 moves nHSIC(X;T) from 0.9 to 28). ``bandwidth="median"`` divides by
+``2 s^2`` with ``s`` the median distance between distinct rows of that representation (Gretton et
+al. 2005's heuristic), computed for each representation separately: the kernel, and so every value
+computed from it, does not change when a representation is multiplied by a constant.
+
 How it is computed. With ``S = H K H`` (symmetric, positive semi-definite) and ``c = eps m``,
 ``K~ (K~ + cI)^-1 = K (S + cI)^-1 H`` (push-through identity, ``H^2 = H``), so by the cyclic property
 of the trace ``nHSIC(A; B) = <R_A, R_B>_F`` with the *symmetric* ``R = S (S + cI)^-1``. ``S + cI`` is
@@ -39,10 +46,30 @@ from suite import backend
 
 Kernel = Literal["gaussian", "linear"]
 Impl = Literal["auto", "numpy", "compiled"]
+Bandwidth = Literal["fixed", "median"]
 
 NHSIC_VERSION = "nhsic-v1"
+NHSIC_MEDIAN_VERSION = "nhsic-median-v1"
 CKA_VERSION = "cka-v1"
-PLANE_ESTIMATORS = ("nhsic", "cka")  # computed together by PlaneEstimator; registered in suite.estimators
+CKA_MEDIAN_VERSION = "cka-median-v1"
+
+
+@dataclasses.dataclass(frozen=True)
+class PlaneMeasure:
+    """What a built-in estimator computes (``"nhsic"`` or ``"cka"``) and with which Gaussian kernel width."""
+
+    kind: Literal["nhsic", "cka"]
+    bandwidth: Bandwidth
+
+
+#: The built-in estimators, computed together by :class:`PlaneEstimator` and registered in ``suite.estimators``.
+PLANE_MEASURES: dict[str, PlaneMeasure] = {
+    "nhsic": PlaneMeasure("nhsic", "fixed"),  # the paper's estimator
+    "nhsic_median": PlaneMeasure("nhsic", "median"),
+    "cka": PlaneMeasure("cka", "fixed"),
+    "cka_median": PlaneMeasure("cka", "median"),
+}
+PLANE_ESTIMATORS = tuple(PLANE_MEASURES)
 
 _default_impl: Impl = "auto"
 
@@ -81,9 +108,26 @@ def _flat64(a: Any) -> np.ndarray:
     return a.reshape(a.shape[0], -1).astype(np.float64)
 
 
-def _check_kernel(kind: str) -> None:
+def _check_kernel(kind: str, bandwidth: str = "fixed") -> None:
     if kind not in ("gaussian", "linear"):
         raise ValueError(f"unknown kernel {kind!r}; expected 'gaussian' or 'linear'")
+    if bandwidth not in ("fixed", "median"):
+        raise ValueError(f"unknown bandwidth {bandwidth!r}; expected 'fixed' or 'median'")
+
+
+def median_distance(squared_distances: np.ndarray) -> float:
+    """The median distance between distinct rows, from their m x m squared distances.
+
+    Pairs of identical rows are left out when they are at least half of all pairs (the median would be
+    0 and the kernel a Kronecker delta); 0 only when every row is the same.
+    """
+    m = squared_distances.shape[0]
+    d = np.sqrt(squared_distances[np.triu_indices(m, 1)])
+    s = float(np.median(d)) if d.size else 0.0
+    if s > 0:
+        return s
+    positive = d[d > 0]
+    return float(np.median(positive)) if positive.size else 0.0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -91,21 +135,30 @@ def _check_kernel(kind: str) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def kernel_matrix(a: Any, kind: Kernel = "gaussian", sigma: float = 5.0) -> np.ndarray:
-    """The m x m kernel matrix of the rows of ``a`` (flattened), in float64."""
-    _check_kernel(kind)
+def kernel_matrix(a: Any, kind: Kernel = "gaussian", sigma: float = 5.0, bandwidth: Bandwidth = "fixed") -> np.ndarray:
+    """The m x m kernel matrix of the rows of ``a`` (flattened), in float64.
+
+    The Gaussian kernel is ``exp(-||u_i - u_j||^2 / w)`` with ``w = 2 sigma^2 d`` (``bandwidth="fixed"``)
+    or ``w = 2 s^2``, ``s`` the :func:`median_distance` of the rows (``"median"``; all ones when every
+    row is the same). ``sigma`` is not used with the median bandwidth, nor by the linear kernel.
+    """
+    _check_kernel(kind, bandwidth)
     x = _flat64(a)
     if kind == "linear":
         return x @ x.T
     x -= x.mean(axis=0)  # distances do not change; the Gram matrix loses less to cancellation
     k = x @ x.T
     sq = np.diag(k).copy()
-    # in place: k <- exp(-max(sq_i + sq_j - 2 g_ij, 0) / (2 sigma^2 d))
+    # in place: k <- exp(-max(sq_i + sq_j - 2 g_ij, 0) / w)
     k *= -2.0
     k += sq[:, None]
     k += sq[None, :]
     np.maximum(k, 0.0, out=k)
-    k *= -1.0 / (2.0 * sigma**2 * x.shape[1])
+    if bandwidth == "fixed":
+        k *= -1.0 / (2.0 * sigma**2 * x.shape[1])
+    else:
+        s = median_distance(k)
+        k *= -1.0 / (2.0 * s**2) if s > 0 else 0.0
     return np.exp(k, out=k)
 
 
@@ -119,14 +172,18 @@ def double_centered(k: np.ndarray, overwrite: bool = False) -> np.ndarray:
     return out
 
 
-def centered_kernel(a: Any, kind: Kernel = "gaussian", sigma: float = 5.0, impl: Impl = "auto") -> np.ndarray:
-    """``S = H K H`` (float64, m x m) for the rows of ``a``, with the chosen implementation."""
-    _check_kernel(kind)
+def centered_kernel(a: Any, kind: Kernel = "gaussian", sigma: float = 5.0, impl: Impl = "auto",
+                    bandwidth: Bandwidth = "fixed") -> np.ndarray:
+    """``S = H K H`` (float64, m x m) for the rows of ``a``, with the chosen implementation.
+
+    The median bandwidth always takes the numpy kernel step (the median needs every distance first).
+    """
+    _check_kernel(kind, bandwidth)
     shape = np.shape(a)
     m, d = shape[0], int(np.prod(shape[1:], dtype=np.int64))
-    if kind == "gaussian" and _resolve(impl, m, d) == "compiled":
+    if kind == "gaussian" and bandwidth == "fixed" and _resolve(impl, m, d) == "compiled":
         return _compiled_centered_gaussian(a, sigma)
-    return double_centered(kernel_matrix(a, kind, sigma), overwrite=True)
+    return double_centered(kernel_matrix(a, kind, sigma, bandwidth), overwrite=True)
 
 
 def resolvent(s: np.ndarray, eps: float = 1e-5) -> np.ndarray:
@@ -247,6 +304,7 @@ def nhsic(
     kernel_a: Kernel = "gaussian",
     kernel_b: Kernel = "gaussian",
     impl: Impl = "auto",
+    bandwidth: Bandwidth = "fixed",
 ) -> float:
     """Normalized HSIC of two samples with the same first dimension m (features flattened).
 
@@ -254,20 +312,25 @@ def nhsic(
 
     Args:
         a, b: arrays of shape ``(m, ...)``.
-        sigma: Gaussian kernel width (the variance is ``2 sigma^2 d``, d the flattened dimension).
+        sigma: Gaussian kernel width for ``bandwidth="fixed"`` (the variance is ``2 sigma^2 d``, d the
+            flattened dimension).
         eps: ridge regularizer, multiplied by m.
         kernel_a, kernel_b: ``"gaussian"`` or ``"linear"`` (e.g. for one-hot labels).
         impl: ``"auto"``, ``"numpy"`` or ``"compiled"`` (same value to rounding).
+        bandwidth: ``"fixed"`` (the paper's width ``sigma sqrt(d)``) or ``"median"`` (each Gaussian
+            side's median pairwise distance: invariant to rescaling either side).
 
     Example:
         >>> x = np.random.default_rng(0).normal(size=(100, 8))
         >>> 0 < nhsic(x, x[:, :4]) < nhsic(x, x)
         True
+        >>> bool(np.isclose(nhsic(10 * x, x[:, :4], bandwidth="median"), nhsic(x, x[:, :4], bandwidth="median")))
+        True
     """
     _check_pair(a, b)
     with blas_limited():
-        ra = resolvent(centered_kernel(a, kernel_a, sigma, impl), eps)
-        rb = resolvent(centered_kernel(b, kernel_b, sigma, impl), eps)
+        ra = resolvent(centered_kernel(a, kernel_a, sigma, impl, bandwidth), eps)
+        rb = resolvent(centered_kernel(b, kernel_b, sigma, impl, bandwidth), eps)
         return float(np.sum(ra * rb))
 
 
@@ -279,15 +342,17 @@ def cka(
     kernel_a: Kernel = "gaussian",
     kernel_b: Kernel = "gaussian",
     impl: Impl = "auto",
+    bandwidth: Bandwidth = "fixed",
 ) -> float:
     """Centered kernel alignment (plain normalized HSIC) of two samples, in [0, 1].
 
-    ``tr(K H L H) / sqrt(tr(K H K H) tr(L H L H))``; 0 when either centered kernel vanishes.
+    ``tr(K H L H) / sqrt(tr(K H K H) tr(L H L H))``; 0 when either centered kernel vanishes. ``bandwidth``
+    as for :func:`nhsic` (the probe's ``cka`` estimator uses ``"fixed"``, ``cka_median`` ``"median"``).
     """
     _check_pair(a, b)
     with blas_limited():
-        sa = centered_kernel(a, kernel_a, sigma, impl)
-        sb = centered_kernel(b, kernel_b, sigma, impl)
+        sa = centered_kernel(a, kernel_a, sigma, impl, bandwidth)
+        sb = centered_kernel(b, kernel_b, sigma, impl, bandwidth)
     denom = np.sqrt(np.sum(sa * sa) * np.sum(sb * sb))
     return float(np.sum(sa * sb) / denom) if denom > 0 else 0.0
 
@@ -322,10 +387,10 @@ class Reference:
     trace: float  # tr R: the least upper bound of nHSIC(ref; T) over all T
 
     @classmethod
-    def of(cls, a: Any, kind: Kernel, sigma: float, eps: float, impl: Impl = "auto") -> Reference:
+    def of(cls, a: Any, kind: Kernel, sigma: float, eps: float, impl: Impl = "auto", bandwidth: Bandwidth = "fixed") -> Reference:
         """Compute the reference matrices of the rows of ``a``."""
         with blas_limited():
-            s = centered_kernel(a, kind, sigma, impl)
+            s = centered_kernel(a, kind, sigma, impl, bandwidth)
             r = resolvent(s, eps)
         norm = float(np.sqrt(np.sum(s * s)))
         weights = np.tril(r, -1) * 2.0 + np.diag(np.diag(r))
@@ -333,17 +398,17 @@ class Reference:
 
 
 class PlaneEstimator:
-    """nHSIC and CKA of many representations against fixed references, one kernel per representation.
+    """The built-in estimators (:data:`PLANE_MEASURES`) of many representations against fixed references.
 
-    Per representation T: ``S_T = H K_T H`` once; CKA from ``S_T``; nHSIC from ``A^-1`` with
-    ``A = S_T + cI`` (``c = eps m``), since ``R_T = S_T A^-1 = I - c A^-1`` gives
+    Per representation T and kernel width: ``S_T = H K_T H`` once; CKA from ``S_T``; nHSIC from ``A^-1``
+    with ``A = S_T + cI`` (``c = eps m``), since ``R_T = S_T A^-1 = I - c A^-1`` gives
     ``nHSIC(ref; T) = tr R_ref - c <R_ref, A^-1>_F`` (one Cholesky inverse serves every reference).
 
     Args:
         references: name -> (array, kernel) of the fixed variables, e.g. ``{"x": (x, "gaussian"),
             "y": (one_hot, "linear")}``.
-        sigma, eps: the estimator settings.
-        estimators: which of ``"nhsic"``, ``"cka"`` to compute.
+        sigma, eps: the estimator settings (``sigma`` is the fixed bandwidth's).
+        estimators: which of :data:`PLANE_ESTIMATORS` to compute.
         impl: kernel-step implementation for the representations.
         extra: further estimators, name -> ``measure(reference, representation)``, computed on the raw
             reference arrays (see ``suite.estimators``).
@@ -363,26 +428,45 @@ class PlaneEstimator:
         if unknown:
             raise ValueError(f"unknown estimator(s) {sorted(unknown)}; expected {sorted(PLANE_ESTIMATORS)}")
         self.sigma, self.eps, self.estimators, self.impl = sigma, eps, tuple(estimators), impl
-        self.references = {name: Reference.of(a, kind, sigma, eps) for name, (a, kind) in references.items()}
+        self.bandwidths = tuple(dict.fromkeys(PLANE_MEASURES[e].bandwidth for e in self.estimators))
+        self.by_bandwidth = {bw: {name: Reference.of(a, kind, sigma, eps, bandwidth=bw) for name, (a, kind) in references.items()}
+                             for bw in self.bandwidths}
         self._arrays = {name: np.asarray(a) for name, (a, _) in references.items()}
         self.extra = dict(extra or {})
 
+    @property
+    def references(self) -> dict[str, Reference]:
+        """The references of the first kernel width in use (the fixed one whenever ``nhsic`` is computed)."""
+        return self.by_bandwidth[self.bandwidths[0]] if self.bandwidths else {}
+
+    def bounds(self) -> dict[str, float]:
+        """``{"<estimator>_<ref>_bound": tr R_ref}`` for every nHSIC estimator: the least upper bound of
+        nHSIC(ref; T), the extent of the information plane along that reference."""
+        return {f"{e}_{name}_bound": ref.trace for e in self.estimators if PLANE_MEASURES[e].kind == "nhsic"
+                for name, ref in self.by_bandwidth[PLANE_MEASURES[e].bandwidth].items()}
+
     def scores(self, t: Any) -> dict[str, float]:
-        """``{"nhsic_<ref>": ..., "cka_<ref>": ...}`` for one representation ``t`` of shape ``(m, ...)``."""
+        """``{"<estimator>_<ref>": ...}`` (e.g. ``nhsic_x``, ``cka_y``) for one representation ``t`` of shape ``(m, ...)``."""
         out: dict[str, float] = {}
         with blas_limited():
-            s = centered_kernel(t, "gaussian", self.sigma, self.impl)
-            m = s.shape[0]
-            if "cka" in self.estimators:
-                norm = float(np.sqrt(np.einsum("ij,ij->", s, s)))
-                for name, ref in self.references.items():
-                    out[f"cka_{name}"] = float(np.einsum("ij,ij->", ref.unit_centered, s) / norm) if norm > 0 else 0.0
-            if "nhsic" in self.estimators:
-                c = self.eps * m
-                s[np.diag_indices(m)] += c
-                inv = inverse_spd(s)
-                for name, ref in self.references.items():
-                    out[f"nhsic_{name}"] = ref.trace - c * float(np.einsum("ij,ij->", ref.lower_weights, inv))
+            for bw in self.bandwidths:
+                refs = self.by_bandwidth[bw]
+                chosen = [e for e in self.estimators if PLANE_MEASURES[e].bandwidth == bw]
+                s = centered_kernel(t, "gaussian", self.sigma, self.impl, bw)
+                m = s.shape[0]
+                for est in chosen:
+                    if PLANE_MEASURES[est].kind == "cka":
+                        norm = float(np.sqrt(np.einsum("ij,ij->", s, s)))
+                        for name, ref in refs.items():
+                            out[f"{est}_{name}"] = float(np.einsum("ij,ij->", ref.unit_centered, s) / norm) if norm > 0 else 0.0
+                nhsics = [e for e in chosen if PLANE_MEASURES[e].kind == "nhsic"]
+                if nhsics:
+                    c = self.eps * m
+                    s[np.diag_indices(m)] += c  # s is not used after this
+                    inv = inverse_spd(s)
+                    for est in nhsics:
+                        for name, ref in refs.items():
+                            out[f"{est}_{name}"] = ref.trace - c * float(np.einsum("ij,ij->", ref.lower_weights, inv))
         for est, measure in self.extra.items():
             for name, a in self._arrays.items():
                 out[f"{est}_{name}"] = float(measure(a, np.asarray(t)))

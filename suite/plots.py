@@ -114,7 +114,7 @@ def _trajectories(results: ResultSet) -> tuple[np.ndarray, np.ndarray, np.ndarra
     """
     per_seed = []
     for r in results:
-        probes = {h.epoch: h.probe for h in r.history if h.probe and "nhsic_x" in h.probe}
+        probes = {h.epoch: h.probe for h in r.probed if h.probe and "nhsic_x" in h.probe}
         if probes:
             per_seed.append(probes)
     if not per_seed:

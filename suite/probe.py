@@ -1,9 +1,13 @@
 """The information-plane probe: a fixed, stratified, seeded probe set and per-block measurements.
 
 At each probe epoch the harness calls :meth:`Probe.measure`, which computes, for every block l,
-nHSIC(X; T_l) and nHSIC(Y; T_l) (and the CKA counterparts) on the probe set. Each measurement carries
-the estimators' versions and the probe set's hash; the estimator settings are the cell's ``probe``
-settings (part of its hash). Together they are the metric's version. Definitions: ``docs/metrics.md``.
+nHSIC(X; T_l) and nHSIC(Y; T_l) (and the same with every other chosen estimator, e.g. the
+scale-invariant ``nhsic_median`` and ``cka_median``) on the probe set. Each measurement carries the
+estimators' versions and the probe set's hash; the estimator settings are the cell's ``probe`` settings
+(part of its hash). Together they are the metric's version. A regime whose inference does not run
+``network.features()`` declares ``Regime.probe_not_applicable``: its cells are probed all the same, and
+``suite.results`` shows nothing of what was measured. Definitions: ``docs/metrics.md``; compression and
+role differentiation: ``suite.plane``.
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from suite import estimators, metrics, registry
+from suite import estimators, metrics, plane, registry
 from suite.api import Network, Split
-from suite.records import EpochRecord, finite_or_none
+from suite.records import EpochRecord
 from suite.spec import ProbeSettings
 from suite.splits import stratified_indices
 
@@ -103,10 +107,8 @@ class Probe:
         per_block = [self._plane.scores(t) for t in self.features(network)]
         for key in per_block[0]:
             out[key] = [s[key] for s in per_block]
-        if "nhsic" in self.estimators:
-            # least upper bounds of nHSIC(X; T) and nHSIC(Y; T): the plane's extent, for normalizing
-            out["nhsic_x_bound"] = self._plane.references["x"].trace
-            out["nhsic_y_bound"] = self._plane.references["y"].trace
+        # least upper bounds of nHSIC(X; T) and nHSIC(Y; T) per nHSIC estimator: the plane's extent, for normalizing
+        out.update(self._plane.bounds())
         elapsed = time.perf_counter() - t0
         self.seconds += elapsed
         out["seconds"] = elapsed
@@ -114,39 +116,12 @@ class Probe:
 
     @staticmethod
     def summarize(history: Sequence[EpochRecord]) -> dict[str, float | None]:
-        """Information-plane summaries of a history (definitions and formulas: ``docs/metrics.md``).
-
-        * ``compression_block{l}``: peak minus final nHSIC(X; T_l) over the probed epochs;
-        * ``mean_compression``: the mean of those over blocks;
-        * ``final_nhsic_x``, ``final_nhsic_y``: nHSIC(X; T_L), nHSIC(Y; T_L) of the last block at the last probe;
-        * ``role_differentiation``: how differently the blocks moved in the (normalized) information
-          plane: the root-mean-square deviation of the blocks' displacements (last probe minus
-          initialization) from their mean; ``None`` for a single block;
-        * ``probe_seconds``: seconds spent probing (features and estimators).
-        """
+        """The summaries of a history: :func:`suite.plane.summaries` of its probe measurements (compression,
+        final nHSIC, role differentiation) and ``probe_seconds``, the seconds spent probing (features and
+        estimators). Tables read the plane's summaries recomputed, never as stored (``suite.results``)."""
         measured = [h.probe for h in history if h.probe]
         out: dict[str, float | None] = {}
         if measured and all("seconds" in p for p in measured):
             out["probe_seconds"] = float(sum(p["seconds"] for p in measured))
-        probes = [p for p in measured if "nhsic_x" in p]
-        if not probes:
-            return out
-        xs = np.array([p["nhsic_x"] for p in probes], dtype=np.float64)  # (probes, blocks)
-        ys = np.array([p["nhsic_y"] for p in probes], dtype=np.float64)
-        for l in range(xs.shape[1]):
-            out[f"compression_block{l + 1}"] = finite_or_none(xs[:, l].max() - xs[-1, l])
-        out["mean_compression"] = finite_or_none(np.mean(xs.max(axis=0) - xs[-1]))
-        out["final_nhsic_x"] = finite_or_none(xs[-1, -1])
-        out["final_nhsic_y"] = finite_or_none(ys[-1, -1])
-        out["role_differentiation"] = role_differentiation(
-            xs / float(probes[0].get("nhsic_x_bound", 1.0)), ys / float(probes[0].get("nhsic_y_bound", 1.0)))
+        out.update(plane.summaries(measured))
         return out
-
-
-def role_differentiation(xs: np.ndarray, ys: np.ndarray) -> float | None:
-    """``sqrt(mean_l ||v_l - mean_k v_k||^2)`` with ``v_l`` the displacement of block l from the first
-    to the last probe in the plane ``(xs, ys)`` (arrays of shape probes x blocks)."""
-    if xs.shape[1] < 2 or xs.shape[0] < 2:
-        return None
-    moves = np.stack([xs[-1] - xs[0], ys[-1] - ys[0]], axis=1)  # (blocks, 2)
-    return finite_or_none(np.sqrt(np.mean(np.sum((moves - moves.mean(axis=0)) ** 2, axis=1))))

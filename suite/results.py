@@ -15,15 +15,16 @@ it by default, so no view pools trials as if they were seeds.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import statistics
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
-from suite import registry, stats
+from suite import plane, registry, stats
 from suite.records import EpochRecord, Record, Reinitialization, SplitSizes, finite_or_none
-from suite.scores import score_of
+from suite.scores import is_information, score_of
 
 if TYPE_CHECKING:
     from suite.plan import Cell
@@ -70,11 +71,13 @@ class RegimeRef:
     params: Mapping[str, Any]
     family: str = "other"
     baseline: bool = False
+    probe_not_applicable: str | None = None  # why the information plane does not apply (``Regime.probe_not_applicable``)
 
     @classmethod
     def of_cell(cls, cell: Cell) -> RegimeRef:
         r = cell.regime
-        return cls(r.cls.name, r.cls.version, r.label, r.params.model_dump(mode="json"), r.cls.family, r.cls.baseline)
+        return cls(r.cls.name, r.cls.version, r.label, r.params.model_dump(mode="json"), r.cls.family, r.cls.baseline,
+                   r.cls.probe_not_applicable)
 
     @classmethod
     def of_record(cls, record: Record) -> RegimeRef:
@@ -82,7 +85,20 @@ class RegimeRef:
         regime = record.cell["regime"]
         registered = _registered(registry.regimes, regime["name"])
         family, baseline = (registered.family, registered.baseline) if registered is not None else ("other", False)
-        return cls(regime["name"], regime["version"], record.regime_label, regime["params"], family, baseline)
+        no_plane = registered.probe_not_applicable if registered is not None else None
+        return cls(regime["name"], regime["version"], record.regime_label, regime["params"], family, baseline, no_plane)
+
+    @classmethod
+    def of_listing(cls, regime: Mapping[str, Any]) -> RegimeRef:
+        """From a leaderboard manifest's or submission entry's description of the regime. Listings written
+        before regimes declared ``probe_not_applicable`` take it from the registered class, if installed."""
+        if "probe_not_applicable" in regime:
+            no_plane = regime["probe_not_applicable"]
+        else:
+            registered = _registered(registry.regimes, regime["name"])
+            no_plane = registered.probe_not_applicable if registered is not None else None
+        return cls(regime["name"], regime["version"], regime["label"], regime.get("params", {}), regime.get("family", "other"),
+                   bool(regime.get("baseline", False)), no_plane)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,11 +126,28 @@ class Result:
         """Whether the cell ran to the end of its budget or diverged (a result that can be scored)."""
         return self.status in FINISHED
 
-    def score(self, name: str) -> float | None:
-        """The record's summary score ``name`` as a finite float, or None (never reached, undefined, no record)."""
+    @functools.cached_property
+    def summary(self) -> Mapping[str, Any]:
+        """The record's summary scores as every view reads them (empty without a record).
+
+        The information-plane summaries (:func:`suite.plane.summaries`: compression, final nHSIC, role
+        differentiation) are recomputed from the record's probe measurements with the current definitions,
+        whatever the record stored, so records made before a definition changed read like new ones. When
+        the regime declares the information plane not applicable (``Regime.probe_not_applicable``) there
+        are no information scores at all: what its probe measured is not the network it runs.
+        """
         if self.record is None:
-            return None
-        value = self.record.summary.get(name)
+            return {}
+        out = {k: v for k, v in self.record.summary.items() if not plane.is_summary(k)}
+        if self.regime.probe_not_applicable:
+            return {k: v for k, v in out.items() if not is_information(k)}
+        out.update(plane.summaries([h.probe for h in self.probed if h.probe]))
+        return out
+
+    def score(self, name: str) -> float | None:
+        """Summary score ``name`` (:attr:`summary`) as a finite float, or None (never reached, undefined, not
+        applicable, no record). Every table, gate, report and entry reads scores here."""
+        value = self.summary.get(name)
         return None if value is None else finite_or_none(float(value))
 
     @property
@@ -141,17 +174,26 @@ class Result:
             return None
         return getattr(sizes, split) or None  # a split of 0 examples (no validation) has no size to floor by
 
+    @property
+    def probed(self) -> list[EpochRecord]:
+        """The epochs of the history whose information plane was measured, the only ones views read probe
+        measurements from. None when the regime declares the plane not applicable
+        (``Regime.probe_not_applicable``): its record may hold a probe, of a network the regime does not run."""
+        if self.regime.probe_not_applicable:
+            return []
+        return [h for h in self.history if h.probe]
+
     def probe_series(self, key: str) -> tuple[tuple[int, ...], np.ndarray] | None:
         """Probe epochs and the per-block values of probe measurement ``key`` (e.g. ``"nhsic_x"``), an array
-        of shape (probes, blocks); None when no epoch was probed for it."""
-        probes = [(h.epoch, h.probe[key]) for h in self.history if h.probe and key in h.probe]
+        of shape (probes, blocks); None when no epoch was probed for it (see :attr:`probed`)."""
+        probes = [(h.epoch, h.probe[key]) for h in self.probed if h.probe and key in h.probe]
         if not probes:
             return None
         return tuple(e for e, _ in probes), np.array([v for _, v in probes], dtype=float)
 
     def block_names(self) -> list[str] | None:
         """The probed blocks' names as the probe recorded them (None for records without probes)."""
-        for h in self.history:
+        for h in self.probed:
             if h.probe and isinstance(h.probe.get("blocks"), list):
                 return [str(b) for b in h.probe["blocks"]]
         return None
@@ -281,8 +323,11 @@ class ResultSet(Sequence[Result]):
         return next((r.regime.label for r in self._results if r.regime.family == family and r.regime.baseline), None)
 
     def aggregate(self, score: str) -> Aggregate:
-        """``score`` over these results: finished values (with their seeds) and counts of the others."""
+        """``score`` over these results: finished values (with their seeds) and counts of the others. An
+        information score of a regime whose information plane does not apply is not applicable."""
         na = next((r.not_applicable for r in self._results if r.not_applicable), None)
+        if na is None and score_of(score).group == "information":
+            na = next((r.regime.probe_not_applicable for r in self._results if r.regime.probe_not_applicable), None)
         split = score_of(score).split
         sizes = {n for r in self._results if split and (n := r.split_size(split))}
         agg = Aggregate(score, [], [], 0, not_applicable=na, n_test=min(sizes) if sizes else None)

@@ -1,7 +1,12 @@
 """Summary scores of a record: their definitions, directions and the functions that compute them.
 
-Every score declares whether higher or lower is better, so tables can rank and regression gates can
-compare. Scores are computed once, from the record's history, when the cell finishes.
+Every score declares whether higher or lower is better, or that neither is (``neutral``), so tables
+can rank and regression gates can compare. A neutral score is shown but never ranked or gated: the
+information-plane scores are neutral, because a larger or smaller value is not better in itself (the
+paper's nHSIC follows the scale of the activations; see ``docs/metrics.md``). Scores are computed from
+the record's history when the cell finishes and stored in its summary; the information-plane summaries
+are recomputed from the history whenever they are read (``suite.results.Result.score``), so a changed
+definition applies to old records too.
 """
 
 from __future__ import annotations
@@ -45,8 +50,13 @@ def score_of(name: str) -> Score:
     if name in registry.scores:
         return registry.scores.get(name)
     if PER_BLOCK.fullmatch(name):
-        return Score(name, "neutral", f"{name.replace('_block', ' of block ')} (peak - final nHSIC(X; T_l))", ".3f", "information")
+        return Score(name, "neutral", f"{name.replace('_block', ' of block ')} (peak - final nHSIC(X; T_l), 0 when the peak is the initialization)", ".3f", "information")
     return registry.scores.get(name)  # raises with the closest names
+
+
+def is_information(name: str) -> bool:
+    """Whether ``name`` is a score of the information plane (group ``information``); False for unknown names."""
+    return PER_BLOCK.fullmatch(name) is not None or (name in registry.scores and registry.scores.get(name).group == "information")
 
 
 def check_score_names(names: Sequence[str]) -> None:
@@ -79,10 +89,10 @@ _BUILTIN_SCORES = [
     Score("budget_declared", "neutral", "the budget the regime declared it spends, as a multiple of the shared budget (Regime.budget_factor; 1.0 = the shared budget)", ".2f", "cost"),
     Score("budget_used", "lower", "examples processed as a fraction of epochs x training examples (1.0 = the whole budget)", ".2f", "cost"),
     Score("num_params", "lower", "parameters of the network (blocks and head)", ".0f", "cost"),
-    Score("final_nhsic_y", "higher", "nHSIC(Y; T_L) of the last block at the last probe", ".3f", "information"),
+    Score("final_nhsic_y", "neutral", "nHSIC(Y; T_L) of the last block at the last probe (paper's estimator: follows the activations' scale, so not ranked)", ".3f", "information"),
     Score("final_nhsic_x", "neutral", "nHSIC(X; T_L) of the last block at the last probe", ".3f", "information"),
-    Score("mean_compression", "neutral", "mean over blocks of (peak - final) nHSIC(X; T_l)", ".3f", "information"),
-    Score("role_differentiation", "neutral", "RMS spread of the blocks' displacements (init to end) in the normalized information plane", ".3f", "information"),
+    Score("mean_compression", "neutral", "mean over blocks of the compression of nHSIC(X; T_l): peak - final, 0 when the peak is the initialization", ".3f", "information"),
+    Score("role_differentiation", "neutral", "RMS spread over blocks of their rise to the peak and net movement (from initialization) in the normalized information plane", ".3f", "information"),
 ]
 for _s in _BUILTIN_SCORES:
     register_score(_s)

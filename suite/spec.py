@@ -210,7 +210,7 @@ class ProbeSettings(_Strict):
                             description=f"test examples in the probe set (stratified, seeded), 2 to {MAX_PROBE_SIZE}")
     probe_seed: int = Field(default=0, ge=0, le=MAX_SEED, description="seed of the probe-set draw (fixed across cells)")
     every: int | Literal["log"] = Field(default=1, description="probe every N epochs, or 'log' for a log-spaced schedule")
-    estimators: list[str] = Field(default_factory=lambda: ["nhsic", "cka"], min_length=1,
+    estimators: list[str] = Field(default_factory=lambda: ["nhsic", "nhsic_median", "cka", "cka_median"], min_length=1,
                                   description="registered estimators (`e2ebench list estimators`)")
     sigma: float = Field(default=5.0, gt=0)
     eps: float = Field(default=1e-5, gt=0)

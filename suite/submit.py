@@ -36,7 +36,7 @@ from suite.store import COMPLETE, Problem, Store
 from suite.tables import render
 from suite.tables import rows as table_rows
 
-ENTRY_VERSION = 2  # 2: the regime's family and baseline flag
+ENTRY_VERSION = 3  # 3: whether the information plane applies; 2: the regime's family and baseline flag
 ENTRY_SCORES = ("test_accuracy", "best_test_accuracy", "auc", "epochs_to_target", "train_seconds",
                 "budget_used", "final_nhsic_y", "mean_compression")
 
@@ -218,7 +218,7 @@ def entry(suite: Suite, regime: ResolvedRegime, cells: Sequence[Cell], store: St
         elif r.record is None:
             rows.append({**base, "status": "missing"})
         else:
-            scores = {k: r.record.summary.get(k) for k in ENTRY_SCORES if k in r.record.summary}
+            scores = {k: r.score(k) for k in ENTRY_SCORES if k in r.summary}  # as every table reads them
             rows.append({**base, "record_hash": r.record.record_hash, "status": r.status, "scores": scores})
     aggregate: dict[str, dict[str, Any]] = {}
     for task, group in results.select_trials().group_by("task").items():
@@ -232,6 +232,7 @@ def entry(suite: Suite, regime: ResolvedRegime, cells: Sequence[Cell], store: St
         "regime": {"name": cls.name, "version": cls.version, "label": regime.label,
                    "params": regime.params.model_dump(mode="json"), "description": cls.description,
                    "citation": cls.citation, "family": cls.family, "baseline": cls.baseline,
+                   "probe_not_applicable": cls.probe_not_applicable,
                    "code_sha256": provenance.code_hash(cls), "source": source},
         "backend": cells[0].backend if cells else None,
         "cells": rows,

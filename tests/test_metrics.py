@@ -10,31 +10,33 @@ from suite import backend, metrics
 
 # ---- the definitions, as literally as possible --------------------------------------------------
 
-def literal_kernel(a: np.ndarray, kind: str, sigma: float) -> np.ndarray:
+def literal_kernel(a: np.ndarray, kind: str, sigma: float, bandwidth: str = "fixed") -> np.ndarray:
     x = np.asarray(a, dtype=np.float64).reshape(len(a), -1)
     m, d = x.shape
     if kind == "linear":
         return x @ x.T
-    k = np.empty((m, m))
-    for i in range(m):
-        k[i] = np.exp(-np.sum((x[i] - x) ** 2, axis=1) / (2.0 * sigma**2 * d))
-    return k
+    dist2 = np.array([[np.sum((x[i] - x[j]) ** 2) for j in range(m)] for i in range(m)])
+    if bandwidth == "fixed":
+        width = 2.0 * sigma**2 * d
+    else:  # the median distance between distinct rows (i < j)
+        width = 2.0 * float(np.median([np.sqrt(dist2[i, j]) for i in range(m) for j in range(i + 1, m)])) ** 2
+    return np.exp(-dist2 / width)
 
 
-def literal_nhsic(a, b, sigma=5.0, eps=1e-5, kernel_a="gaussian", kernel_b="gaussian") -> float:
+def literal_nhsic(a, b, sigma=5.0, eps=1e-5, kernel_a="gaussian", kernel_b="gaussian", bandwidth="fixed") -> float:
     m = len(a)
     h = np.eye(m) - np.ones((m, m)) / m
-    ka = literal_kernel(a, kernel_a, sigma) @ h
-    kb = literal_kernel(b, kernel_b, sigma) @ h
+    ka = literal_kernel(a, kernel_a, sigma, bandwidth) @ h
+    kb = literal_kernel(b, kernel_b, sigma, bandwidth) @ h
     ra = ka @ np.linalg.inv(ka + eps * m * np.eye(m))
     rb = kb @ np.linalg.inv(kb + eps * m * np.eye(m))
     return float(np.trace(ra @ rb))
 
 
-def literal_cka(a, b, sigma=5.0, kernel_a="gaussian", kernel_b="gaussian") -> float:
+def literal_cka(a, b, sigma=5.0, kernel_a="gaussian", kernel_b="gaussian", bandwidth="fixed") -> float:
     m = len(a)
     h = np.eye(m) - np.ones((m, m)) / m
-    k, l = literal_kernel(a, kernel_a, sigma), literal_kernel(b, kernel_b, sigma)
+    k, l = literal_kernel(a, kernel_a, sigma, bandwidth), literal_kernel(b, kernel_b, sigma, bandwidth)
     return float(np.trace(k @ h @ l @ h) / np.sqrt(np.trace(k @ h @ k @ h) * np.trace(l @ h @ l @ h)))
 
 
@@ -58,6 +60,46 @@ def test_nhsic_matches_the_literal_definition(impl, m, shape_a, shape_b):
     b = relu_features(rng, a, shape_b)
     got = metrics.nhsic(a, b, impl=impl)
     assert got == pytest.approx(literal_nhsic(a, b), rel=1e-4)
+
+
+def test_the_default_fixed_bandwidth_matches_the_literal_definition_to_1e9():
+    rng = np.random.default_rng(7)
+    a = rng.normal(size=(80, 6))
+    b = np.maximum(a @ rng.normal(size=(6, 12)), 0)
+    assert metrics.nhsic(a, b, impl="numpy") == pytest.approx(literal_nhsic(a, b), rel=1e-9)
+    assert metrics.nhsic(a, b, impl="numpy", bandwidth="fixed") == metrics.nhsic(a, b, impl="numpy")
+
+
+def test_the_median_bandwidth_matches_its_literal_definition():
+    rng = np.random.default_rng(8)
+    a = rng.normal(size=(60, 5))
+    b = np.maximum(a @ rng.normal(size=(5, 9)), 0)
+    assert metrics.nhsic(a, b, bandwidth="median") == pytest.approx(literal_nhsic(a, b, bandwidth="median"), rel=1e-9)
+    assert metrics.cka(a, b, bandwidth="median") == pytest.approx(literal_cka(a, b, bandwidth="median"), rel=1e-9)
+
+
+def test_the_median_bandwidth_is_invariant_to_rescaling_a_representation():
+    rng = np.random.default_rng(9)
+    a = np.maximum(rng.normal(size=(120, 16)) @ rng.normal(size=(16, 32)), 0)
+    y = metrics.one_hot(rng.integers(0, 5, 120), 5)
+    for kernel_b in ("gaussian", "linear"):
+        base = metrics.nhsic(a, y, bandwidth="median", kernel_b=kernel_b)
+        for scale in (0.1, 10.0, 30.0):
+            assert metrics.nhsic(scale * a, y, bandwidth="median", kernel_b=kernel_b) == pytest.approx(base, abs=1e-6)
+            assert metrics.cka(scale * a, y, bandwidth="median", kernel_b=kernel_b) == pytest.approx(
+                metrics.cka(a, y, bandwidth="median", kernel_b=kernel_b), abs=1e-6)
+    # the paper's fixed width is not: the same representation scores differently at another scale
+    assert abs(metrics.nhsic(10 * a, y) - metrics.nhsic(0.1 * a, y)) > 1.0
+
+
+def test_the_median_bandwidth_ignores_duplicate_rows_and_a_constant_representation_carries_nothing():
+    rng = np.random.default_rng(10)
+    distinct = rng.normal(size=(10, 3))
+    mostly_same = np.concatenate([np.zeros((40, 3)), distinct])  # more than half of all pairs are identical
+    k = metrics.kernel_matrix(mostly_same, bandwidth="median")
+    assert np.all(np.isfinite(k)) and 0 < k[0, -1] < 1
+    constant = np.ones((30, 4))
+    assert metrics.nhsic(constant, rng.normal(size=(30, 2)), bandwidth="median") == pytest.approx(0.0, abs=1e-9)
 
 
 @pytest.mark.parametrize("impl", IMPLS)
@@ -152,14 +194,23 @@ def test_plane_estimator_equals_the_pairwise_estimators(impl):
     rng = np.random.default_rng(10)
     x = rng.normal(size=(64, 2, 2, 3)).astype(np.float32)
     labels = metrics.one_hot(rng.integers(0, 4, 64), 4)
-    plane = metrics.PlaneEstimator({"x": (x, "gaussian"), "y": (labels, "linear")}, impl=impl)
+    plane = metrics.PlaneEstimator({"x": (x, "gaussian"), "y": (labels, "linear")}, impl=impl,
+                                   estimators=("nhsic", "nhsic_median", "cka", "cka_median"))
     t = relu_features(rng, x, (3, 3, 2))
     s = plane.scores(t)
-    assert set(s) == {"nhsic_x", "nhsic_y", "cka_x", "cka_y"}
+    assert set(s) == {"nhsic_x", "nhsic_y", "nhsic_median_x", "nhsic_median_y", "cka_x", "cka_y", "cka_median_x", "cka_median_y"}
     assert s["nhsic_x"] == pytest.approx(literal_nhsic(x, t), rel=1e-4)
     assert s["nhsic_y"] == pytest.approx(literal_nhsic(labels, t, kernel_a="linear"), rel=1e-4)
+    assert s["nhsic_median_x"] == pytest.approx(literal_nhsic(x, t, bandwidth="median"), rel=1e-4)
+    assert s["nhsic_median_y"] == pytest.approx(literal_nhsic(labels, t, kernel_a="linear", bandwidth="median"), rel=1e-4)
+    # cka keeps the fixed width (cka-v1); cka_median is the scale-invariant one (metrics.PLANE_MEASURES)
     assert s["cka_x"] == pytest.approx(literal_cka(x, t), rel=1e-4)
     assert s["cka_y"] == pytest.approx(literal_cka(labels, t, kernel_a="linear"), rel=1e-4)
+    assert s["cka_median_x"] == pytest.approx(literal_cka(x, t, bandwidth="median"), rel=1e-4)
+    assert s["cka_median_y"] == pytest.approx(literal_cka(labels, t, kernel_a="linear", bandwidth="median"), rel=1e-4)
+    bounds = plane.bounds()
+    assert set(bounds) == {"nhsic_x_bound", "nhsic_y_bound", "nhsic_median_x_bound", "nhsic_median_y_bound"}
+    assert 0 < s["nhsic_median_x"] <= bounds["nhsic_median_x_bound"]
     only = metrics.PlaneEstimator({"x": (x, "gaussian")}, estimators=("nhsic",), impl=impl).scores(t)
     assert set(only) == {"nhsic_x"} and only["nhsic_x"] == pytest.approx(s["nhsic_x"], rel=1e-12)
 
@@ -193,6 +244,8 @@ def test_clear_errors_for_bad_inputs():
         metrics.nhsic(a, a, kernel_a="laplace")
     with pytest.raises(ValueError, match="unknown implementation"):
         metrics.nhsic(a, a, impl="cuda")
+    with pytest.raises(ValueError, match="unknown bandwidth"):
+        metrics.nhsic(a, a, bandwidth="silverman")
     with pytest.raises(ValueError, match="unknown estimator"):
         metrics.PlaneEstimator({"x": (a, "gaussian")}, estimators=("mi",))
     with pytest.raises(ValueError, match="at least 2 rows"):

@@ -144,6 +144,24 @@ def test_the_gate_calls_a_change_a_regression_only_when_the_test_over_seeds_says
     assert gate.verdict("train_seconds", fast, slow)[0] == "regressed"
 
 
+def test_neutral_scores_are_reported_but_never_gated_or_ranked():
+    from suite.leaderboard import ranked
+    from suite.scores import score_of
+    from suite.tables import Row, _header
+
+    low, high = _agg([1.0, 1.1, 0.9, 1.05, 0.95]), _agg([9.0, 9.5, 8.8, 9.9, 9.1])
+    for name in ("final_nhsic_y", "final_nhsic_x", "mean_compression", "role_differentiation", "compression_block2"):
+        assert score_of(name).direction == "neutral"
+        assert gate.verdict(name, high, low) == ("not gated", None)
+        assert _header(score_of(name)) == name  # no arrow: neither direction is better
+    report = gate.GateReport([gate.Comparison("t", "r", "final_nhsic_y", 9.3, 1.0, "not gated")])
+    assert report.ok and "1 not gated" in report.format() and "-> PASS" in report.format()
+    rows = [Row("t", "a", {"final_nhsic_y": low}), Row("t", "b", {"final_nhsic_y": high})]
+    assert [r.regime for r in ranked(rows, "final_nhsic_y")] == ["a", "b"]  # plan order kept
+    rows = [Row("t", "a", {"test_accuracy": low}), Row("t", "b", {"test_accuracy": high})]
+    assert [r.regime for r in ranked(rows, "test_accuracy")] == ["b", "a"]
+
+
 def test_the_gate_pairs_seeds_when_both_sides_share_them():
     a, b = _agg([0.8, 0.9, 0.7, 0.85, 0.75]), _agg([0.79, 0.885, 0.69, 0.838, 0.742])
     paired = gate.paired_comparison(a, b)
@@ -194,6 +212,52 @@ def test_the_committed_official_leaderboards_are_frozen_and_up_to_date(version, 
     result = CliRunner().invoke(app, ["leaderboard", str(Path(__file__).parents[1] / "leaderboard" / f"official-{version}"), "--check"])
     assert result.exit_code == 0, result.output
     assert f"{records} verified records" in result.output
+
+
+def _current_leaderboards() -> list[tuple[str, object]]:
+    """(suite name, manifest path) of every committed leaderboard whose version is the shipped suite's."""
+    from pathlib import Path
+
+    from suite.spec import load_suite, shipped_suites
+
+    out = []
+    for path in sorted((Path(__file__).parents[1] / "leaderboard").glob("*/manifest.json")):
+        suite = json.loads(path.read_text(encoding="utf-8"))["suite"]
+        if suite["name"] in shipped_suites() and load_suite(suite["name"]).version == suite["version"]:
+            out.append((suite["name"], path))
+    return out
+
+
+@pytest.mark.parametrize("name, manifest_path", _current_leaderboards(), ids=lambda v: v if isinstance(v, str) else "")
+def test_a_shipped_suite_plans_exactly_the_cells_of_its_committed_leaderboard(name, manifest_path):
+    """Every record of the committed version is reused (a submission runs only its own cells): no cell hash may move."""
+    from suite.spec import load_suite
+
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    assert [c.hash for c in plan(load_suite(name), manifest["backend"])] == [c["cell_hash"] for c in manifest["cells"]]
+
+
+def test_the_official_suite_is_checked_against_its_240_committed_cells():
+    (path,) = [p for name, p in _current_leaderboards() if name == "official"]
+    assert path.parent.name == "official-2.0"
+    assert len(json.loads(path.read_text(encoding="utf-8"))["cells"]) == 240
+
+
+def test_a_committed_leaderboard_shows_no_information_plane_for_a_regime_it_does_not_apply_to():
+    """The manifest predates ``probe_not_applicable``: the registered regime's declaration applies to it."""
+    from pathlib import Path
+
+    from suite import leaderboard
+    from suite.registry import regimes
+
+    lb = leaderboard.load(Path(__file__).parents[1] / "leaderboard" / "official-2.0")
+    ff = lb.results.where(regime="forward-forward", task="digits-mlp")  # the task it runs (digits-lenet5: n/a)
+    reason = regimes.get("forward-forward").probe_not_applicable
+    assert len(ff) == 5 and all(r.record is not None and any(h.probe for h in r.history) for r in ff)
+    assert ff.aggregate("final_nhsic_y").not_applicable == reason and ff.aggregate("final_nhsic_y").values == []
+    assert lb.results.where(regime="e2e").aggregate("final_nhsic_y").values
+    assert f"- forward-forward: information scores n/a, the information plane does not apply ({reason})" in (
+        (lb.directory / "README.md").read_text(encoding="utf-8"))
 
 
 def test_results_carry_the_split_size_that_floors_accuracy_intervals(store):

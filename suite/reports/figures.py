@@ -34,12 +34,17 @@ def information_plane_section(ctx: ReportContext) -> str:
     from suite.plots import write_info_planes
 
     paths = write_info_planes(ctx.results, ctx.out_dir / FIGURES_DIR)
+    reasons = {r.regime.label: r.regime.probe_not_applicable for r in ctx.results if r.regime.probe_not_applicable}
+    na = "".join(f"- {label}: n/a — {reason}\n" for label, reason in reasons.items())
     if not paths:
-        return "## Information plane\n\nNo probe measurements in the records (is `[metrics.probe] enabled = false`?).\n"
+        return ("## Information plane\n\nNo probe measurements in the records (is `[metrics.probe] enabled = false`?).\n"
+                + (f"\nInformation plane not applicable (not shown):\n\n{na}" if na else ""))
     probe = ctx.suite.metrics.probe
     table = leaderboard_table(ctx.results, INFORMATION_SCORES, fmt="md")
     return ("## Information plane\n\n"
             f"nHSIC(X; T_l) and nHSIC(Y; T_l) of every block on a fixed probe set of {probe.probe_size} test examples "
-            f"(Gaussian kernel, sigma = {probe.sigma}, eps = {probe.eps}, label kernel {probe.label_kernel}); "
+            f"(the paper's estimator: Gaussian kernel, sigma = {probe.sigma}, eps = {probe.eps}, label kernel {probe.label_kernel}); "
             "colour = block depth, hollow circle = initialization, square = end of training, mean over seeds. "
-            "Definitions of the summaries: `docs/metrics.md`.\n\n" + _links(paths, ctx) + "\n\n" + table + "\n")
+            "The information scores are neutral (neither direction is better; the paper's nHSIC follows the scale of "
+            "the activations). Definitions of the summaries: `docs/metrics.md`.\n\n"
+            + (f"Information plane not applicable (not shown):\n\n{na}\n" if na else "") + _links(paths, ctx) + "\n\n" + table + "\n")
