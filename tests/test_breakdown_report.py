@@ -191,3 +191,14 @@ def test_a_run_that_diverged_before_its_first_epoch_shows_as_diverged():
     (fam,) = analyze(recs)
     assert fam.point(1, "layerwise").diverged == 1 and fam.breakdown_point == 1
     assert "| diverged" in family_table(fam).splitlines()[2]
+
+
+def test_the_measured_block_of_docs_breakdown_md_is_what_the_committed_records_give():
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "bench" / "breakdown_doc.py"
+    spec = importlib.util.spec_from_file_location("breakdown_doc", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--check"]) == 0  # regenerate with `python bench/breakdown_doc.py`

@@ -508,3 +508,49 @@ def breakdown_section(ctx: ReportContext) -> str:
         lines.append(f"![{f.label}: accuracy and epochs to target against {f.knob}]({image.name})\n")
     lines.append("The numbers behind this section: [`breakdown.json`](breakdown.json).\n")
     return "\n".join(lines)
+
+
+DOC_START = "<!-- e2ebench:breakdown:start -->"
+DOC_END = "<!-- e2ebench:breakdown:end -->"
+
+
+def measured_block(families: Sequence[Family], sources: Mapping[str, ResultSet]) -> str:
+    """The measured part of ``docs/breakdown.md`` (between :data:`DOC_START` and :data:`DOC_END`): the
+    breakdown point of every family, every regime's final accuracy per knob value, e2e's and modular's
+    label information, and the cells' run time per leaderboard (``sources``: label -> its results)."""
+    lines = [DOC_START, "", "| family | knob | breakdown point | e2e there | modular there | judged on (n) | chance | margin | "
+             "e2e broken if ≤ | target | e2e test acc there | modular test acc there |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for f in families:
+        bp = f.breakdown_point
+        pe, pm = (f.point(bp, f.e2e), f.point(bp, f.modular)) if bp is not None else (None, None)
+        lines.append(f"| {f.label} | {f.knob} | {'none in range' if bp is None else f'**{bp}**'} | {_acc(pe) if pe else '—'} | "
+                     f"{_acc(pm) if pm else '—'} | {_split(f)} | {f.chance:.3f} | {f.margin:.3f} | {f.threshold:.3f} | {f.target:.3f} | "
+                     f"{_test_acc(pe) if pe else '—'} | {_test_acc(pm) if pm else '—'} |")
+    lines.append("")
+    for f in families:
+        lines += [f"**{f.label}** ({f.knob}): {f.verdict}", ""]
+    lines += ["Final validation accuracy (mean ± std over seeds) and, in brackets, median epochs and training seconds until "
+              "validation accuracy first reached the target (module-isolation: from the re-initialization):", ""]
+    for f in families:
+        lines += [f"*{f.label}*", "", family_table(f), ""]
+    lines += ["Label information in the last block at the end of training, nHSIC(Y; T_L), mean over seeds:", ""]
+    for f in families:
+        info = information_table(f, [r for r in (f.e2e, f.modular) if r in f.regimes])
+        if info:
+            lines += [f"*{f.label}*", "", info, ""]
+    lines += ["Run time (the records' `wall_seconds`, summed over the cells; CPU shared with other work):", "",
+              "| leaderboard | records | backend | sum of cell wall times |", "| --- | --- | --- | --- |"]
+    for label, results in sources.items():
+        finished = [r for r in results if r.record is not None]
+        seconds = sum(r.score("wall_seconds") or 0.0 for r in finished)
+        backends = sorted({r.record.provenance.backend for r in finished if r.record.provenance is not None})
+        lines.append(f"| `{label}` | {len(finished)} | {', '.join(backends)} | {seconds / 60:.1f} min |")
+    lines += ["", DOC_END]
+    return "\n".join(lines)
+
+
+def replace_block(text: str, block: str) -> str:
+    """``text`` with its measured block (between the markers) replaced by ``block``."""
+    start, end = text.index(DOC_START), text.index(DOC_END) + len(DOC_END)
+    return text[:start] + block + text[end:]
