@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 import keras
 
@@ -56,9 +56,23 @@ RegimeFamily = Literal["end-to-end", "layer-wise", "modular", "feedback", "forwa
 
 
 class Params(BaseModel):
-    """Base class for task and regime parameters: plain, frozen data; unknown fields are rejected."""
+    """Base class for task and regime parameters: plain, frozen data; unknown fields are rejected.
+
+    ``added_fields`` names fields added after cells were recorded with the class: at their default they
+    are left out of the plain data (``model_dump``), which a cell's hash covers, so adding a parameter
+    whose default keeps the old behaviour leaves every existing cell's hash (and record) valid.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    added_fields: ClassVar[frozenset[str]] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _omit_added_defaults(self, handler: Any) -> Any:
+        data = handler(self)
+        for name in self.added_fields:
+            if isinstance(data, dict) and name in data and getattr(self, name) == type(self).model_fields[name].default:
+                del data[name]
+        return data
 
 
 class Budget(Params):
@@ -410,6 +424,10 @@ class Regime(abc.ABC):
     #: any other (so their hashes do not depend on it), but results show its information scores as "n/a"
     #: with this reason, and no figure or claim uses its probe measurements.
     probe_not_applicable: ClassVar[str | None] = None
+    #: The ``(name, version)`` under which this regime's cells are keyed and its records were made, when
+    #: they are not its own: a regime that gave its name to a new method keeps, under its new name, the
+    #: identity of the records made under the old one (``None``: its own name and version).
+    recorded_as: ClassVar[tuple[str, str] | None] = None
 
     def __init__(self, params: Params | None = None) -> None:
         self.params = params if params is not None else self.Params()

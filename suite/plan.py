@@ -49,14 +49,20 @@ class Cell:
             # the protocol's validation split: which training examples the regime never sees
             "validation": {"fraction": self.task.cls.validation_fraction, "seed": VALIDATION_SEED},
             "regime": {
-                "name": self.regime.cls.name,
-                "version": self.regime.cls.version,
+                "name": self.regime_identity[0],
+                "version": self.regime_identity[1],
                 "params": self.regime.params.model_dump(mode="json"),
             },
             "seed": self.seed,
             "probe": probe_key(self.probe),
             "backend": self.backend,
         }
+
+    @property
+    def regime_identity(self) -> tuple[str, str]:
+        """The regime's ``(name, version)`` in the cell's key: its own, or the one it declares its records
+        were made under (``Regime.recorded_as``)."""
+        return self.regime.cls.recorded_as or (self.regime.cls.name, self.regime.cls.version)
 
     @property
     def hash(self) -> str:

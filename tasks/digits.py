@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
 from suite.api import Budget, Network, Params, Task, TaskData
 from suite.registry import tasks
 from tasks.datasets import embedded
 from tasks.models.cnn import small_cnn
-from tasks.models.mlp import mlp
+from tasks.models.mlp import MLPBlock, mlp
 
 
 class MLPParams(Params):
     depth: int = Field(default=4, ge=1, le=64, description="hidden blocks")
     width: int = Field(default=128, ge=1, le=8192, description="units per block")
+    block: MLPBlock = Field(default="dense-relu", description="layers of a block: dense-relu, or dense-bn-relu-dropout (Sakamoto & Sato's MLP block)")
+
+    added_fields: ClassVar[frozenset[str]] = frozenset({"block"})
 
 
 @tasks.register
 class DigitsMLP(Task):
-    """An MLP of ``depth`` Dense-ReLU blocks on the 8x8 digits."""
+    """An MLP of ``depth`` blocks (Dense-ReLU, or Sakamoto & Sato's Dense-BatchNorm-ReLU-Dropout) on the 8x8 digits."""
 
     name = "digits-mlp"
     version = "1.0"
@@ -33,7 +38,8 @@ class DigitsMLP(Task):
         return embedded.digits()
 
     def build_network(self, data: TaskData) -> Network:
-        return mlp(data.input_shape, data.num_classes, depth=self.params.depth, width=self.params.width)
+        p = self.params
+        return mlp(data.input_shape, data.num_classes, depth=p.depth, width=p.width, block=p.block)
 
 
 class CNNParams(Params):

@@ -26,7 +26,7 @@ from tasks.datasets import embedded
 from tasks.datasets import tfds as tfds_data
 from tasks.datasets.resize import resized
 from tasks.models.lenet5 import lenet5
-from tasks.models.mlp import mlp
+from tasks.models.mlp import MLPBlock, mlp
 from tasks.models.resnet import resnet18
 from tasks.models.vgg import vgg
 
@@ -45,6 +45,9 @@ def flip_layer(enabled: bool) -> keras.Layer | None:
 class ImageMLPParams(Params):
     depth: int = Field(default=5, ge=1, le=64, description="hidden blocks")
     width: int = Field(default=256, ge=1, le=8192, description="units per block")
+    block: MLPBlock = Field(default="dense-relu", description="layers of a block: dense-relu, or dense-bn-relu-dropout (Sakamoto & Sato's MLP block)")
+
+    added_fields: ClassVar[frozenset[str]] = frozenset({"block"})
 
 
 class LeNet5Params(Params):
@@ -76,7 +79,7 @@ class _TFDSTask(Task):
 
 @tasks.register
 class MnistMLP(_TFDSTask):
-    """An MLP of ``depth`` Dense-ReLU blocks on MNIST."""
+    """An MLP of ``depth`` blocks (Dense-ReLU, or Sakamoto & Sato's Dense-BatchNorm-ReLU-Dropout) on MNIST."""
 
     name = "mnist-mlp"
     version = "1.0"
@@ -89,7 +92,8 @@ class MnistMLP(_TFDSTask):
     architecture = "mlp"
 
     def build_network(self, data: TaskData) -> Network:
-        return mlp(data.input_shape, data.num_classes, depth=self.params.depth, width=self.params.width)
+        p = self.params
+        return mlp(data.input_shape, data.num_classes, depth=p.depth, width=p.width, block=p.block)
 
 
 @tasks.register

@@ -28,7 +28,7 @@ class _Mnist5kData:
 
 @tasks.register
 class Mnist5kMLP(_Mnist5kData, MnistMLP):
-    """The ``mnist-mlp`` MLP (5 x 256 Dense-ReLU blocks) on MNIST-5k."""
+    """The ``mnist-mlp`` MLP (5 x 256 blocks, Dense-ReLU by default) on MNIST-5k."""
 
     name = "mnist5k-mlp"
     version = "1.0"

@@ -118,3 +118,36 @@ def test_a_tiny_resnet_learns_with_local_heads_and_a_tiny_vgg_end_to_end():
         np.testing.assert_array_equal(scores, net.composed().predict(xt, verbose=0))  # no flips at inference
         accuracy = float(np.mean(scores.argmax(-1) == yt))
         assert accuracy > 0.8, f"{name}: {accuracy:.2f}"
+
+
+def test_the_sakamoto_mlp_block_is_dense_batchnorm_relu_dropout():
+    from tasks.models.mlp import mlp
+
+    net = mlp((8, 8, 1), 10, depth=2, width=16, block="dense-bn-relu-dropout")
+    kinds = [[type(layer).__name__ for layer in block.layers] for block in net.blocks]
+    assert kinds == [["Flatten", "Dense", "BatchNormalization", "ReLU", "Dropout"], ["Dense", "BatchNormalization", "ReLU", "Dropout"]]
+    assert net.blocks[0].layers[-1].rate == 0.2 and not net.blocks[0].layers[1].use_bias
+    assert net.block_output_shapes == [(16,), (16,)]
+
+
+@pytest.mark.parametrize("task", ["digits-mlp", "mnist-mlp", "fashion_mnist-mlp", "mnist5k-mlp"])
+def test_every_mlp_task_takes_the_block_as_a_param_and_keeps_its_default(task):
+    from suite.registry import tasks
+
+    cls = tasks.get(task)
+    default, sakamoto = cls.Params(), cls.Params(block="dense-bn-relu-dropout")
+    assert default.block == "dense-relu"
+    # the block enters the params' plain data (a cell's hash) only when it is not the default, so the
+    # records made before it existed keep their hashes
+    assert "block" not in default.model_dump(mode="json")
+    assert sakamoto.model_dump(mode="json")["block"] == "dense-bn-relu-dropout"
+    net = cls(sakamoto).build_network(fake_data((8, 8, 1), 10))
+    assert any(type(layer).__name__ == "BatchNormalization" for layer in net.blocks[0].layers)
+
+
+def test_the_reproduction_suites_use_the_sakamoto_mlp_block():
+    from suite.spec import load_suite
+
+    for name in ("sakamoto2024", "sakamoto2024-smoke"):
+        mlps = [t for t in load_suite(name).tasks if t.cls.architecture == "mlp"]
+        assert mlps and all(t.params.block == "dense-bn-relu-dropout" for t in mlps), name

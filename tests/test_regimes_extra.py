@@ -17,7 +17,7 @@ from suite.checks import check_regime
 from suite.plan import plan
 from suite.registry import regimes
 
-NEW_REGIMES = ["forward-forward", "hsic-bottleneck", "feedback-alignment", "direct-feedback-alignment", "predsim"]
+NEW_REGIMES = ["forward-forward", "hsic-bottleneck", "hsic-bottleneck-cka", "feedback-alignment", "direct-feedback-alignment", "predsim"]
 TINY = [("digits-mlp", {"depth": 2, "width": 64})]
 BUDGET = {"epochs": 3, "batch_size": 64, "learning_rate": 0.003}
 

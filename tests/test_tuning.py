@@ -23,10 +23,10 @@ budget = { epochs = 1 }
 name = "e2e"
 
 [[regimes]]
-name = "hsic-bottleneck"
+name = "hsic-bottleneck-cka"
 """
 HSIC_ONLY = TINY.replace('[[regimes]]\nname = "e2e"\n\n', "")
-E2E_ONLY = TINY.replace('\n[[regimes]]\nname = "hsic-bottleneck"\n', "")
+E2E_ONLY = TINY.replace('\n[[regimes]]\nname = "hsic-bottleneck-cka"\n', "")
 LR_GRID = "\n[tuning]\nlearning_rate = [3e-4, 1e-3, 3e-3]\n"
 # The cells of TINY (seeds 0 and 1, backend "tensorflow") as planned without tuning (under the validation
 # protocol's cell keys): a suite without [tuning] must keep them, or every stored record would be orphaned.
@@ -61,24 +61,24 @@ def test_the_tuning_table_gives_every_regime_the_same_learning_rate_trials():
 
 
 def test_a_regime_may_tune_its_own_params_or_learning_rates_instead():
-    body = TINY.replace('name = "hsic-bottleneck"', 'name = "hsic-bottleneck"\ntuning = { params = { lam = [0.1, 1, 10.0] } }')
+    body = TINY.replace('name = "hsic-bottleneck-cka"', 'name = "hsic-bottleneck-cka"\ntuning = { params = { lam = [0.1, 1, 10.0] } }')
     suite = make_suite(body + LR_GRID)
     e2e, hsic = suite.regimes
     assert [t.learning_rate for t in e2e.trials] == [3e-4, 1e-3, 3e-3]
     assert [t.as_dict() for t in hsic.trials] == [{"lam": 0.1}, {"lam": 1.0}, {"lam": 10.0}]
     assert [t.params.lam for t in hsic.trials] == [0.1, 1.0, 10.0] and all(t.learning_rate is None for t in hsic.trials)
-    grid = TINY.replace('name = "hsic-bottleneck"', 'name = "hsic-bottleneck"\ntuning = { learning_rate = [1e-3, 1e-2], params = { lam = [0.0] } }')
+    grid = TINY.replace('name = "hsic-bottleneck-cka"', 'name = "hsic-bottleneck-cka"\ntuning = { learning_rate = [1e-3, 1e-2], params = { lam = [0.0] } }')
     grid = grid.replace('name = "e2e"', 'name = "e2e"\ntuning = { learning_rate = [1e-3, 1e-2] }')
     assert [t.as_dict() for t in make_suite(grid).regimes[1].trials] == [{"learning_rate": 1e-3, "lam": 0.0},
                                                                           {"learning_rate": 1e-2, "lam": 0.0}]
 
 
 def test_unequal_trial_counts_are_rejected_naming_the_regime_and_both_counts():
-    two = TINY.replace('name = "hsic-bottleneck"', 'name = "hsic-bottleneck"\ntuning = { params = { lam = [0.1, 1.0] } }')
+    two = TINY.replace('name = "hsic-bottleneck-cka"', 'name = "hsic-bottleneck-cka"\ntuning = { params = { lam = [0.1, 1.0] } }')
     (p,) = problems(two + LR_GRID)
-    assert p.startswith("regimes[1].tuning: 'hsic-bottleneck' gets 2 trials, but the suite's [tuning] gives 3;")
+    assert p.startswith("regimes[1].tuning: 'hsic-bottleneck-cka' gets 2 trials, but the suite's [tuning] gives 3;")
     (p,) = problems(two)  # no [tuning]: e2e runs untuned, once
-    assert p.startswith("regimes[1].tuning: 'hsic-bottleneck' gets 2 trials, but 'e2e' (untuned) gets 1;")
+    assert p.startswith("regimes[1].tuning: 'hsic-bottleneck-cka' gets 2 trials, but 'e2e' (untuned) gets 1;")
     assert "same number of trials" in p
 
 
@@ -94,7 +94,7 @@ def test_learning_rates_must_be_finite_positive_numbers_within_the_cap(value, me
 
 
 def test_tuned_params_are_validated_against_the_regimes_params():
-    body = TINY.replace('name = "hsic-bottleneck"', 'name = "hsic-bottleneck"\ntuning = { params = { lamda = [0.1], sigma = [-1.0] } }')
+    body = TINY.replace('name = "hsic-bottleneck-cka"', 'name = "hsic-bottleneck-cka"\ntuning = { params = { lamda = [0.1], sigma = [-1.0] } }')
     assert problems(body.replace('name = "e2e"', 'name = "e2e"\ntuning = { learning_rate = [1e-3] }')) == [
         "regimes[1].tuning.params.lamda: unknown field; did you mean 'lam'?",
         "regimes[1].tuning.params.sigma: Input should be greater than 0 (got -1.0)",
@@ -108,14 +108,14 @@ def test_the_number_of_trials_is_capped():
     (p,) = problems(TINY + f"\n[tuning]\nlearning_rate = [{many}]\n")
     assert p.startswith("tuning.learning_rate: ") and f"at most {MAX_TRIALS} items" in p
     grid = 'tuning = { learning_rate = [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 2.0, 3.0, 4.0, 5.0], params = { lam = [0, 1, 2, 3, 4, 5, 6, 7] } }'
-    (p,) = problems(HSIC_ONLY.replace('name = "hsic-bottleneck"', f'name = "hsic-bottleneck"\n{grid}'))
+    (p,) = problems(HSIC_ONLY.replace('name = "hsic-bottleneck-cka"', f'name = "hsic-bottleneck-cka"\n{grid}'))
     assert p == f"regimes[0].tuning: 72 trials (the product of the grid's lengths); a regime has at most {MAX_TRIALS}"
 
 
 def test_repeated_values_and_an_empty_tuning_table_are_rejected():
     (p,) = problems(TINY + "\n[tuning]\nlearning_rate = [1e-3, 0.001]\n")
     assert p.startswith("tuning.learning_rate: ") and "each value once" in p
-    (p,) = problems(HSIC_ONLY.replace('name = "hsic-bottleneck"', 'name = "hsic-bottleneck"\ntuning = { params = { lam = [1, 1.0] } }'))
+    (p,) = problems(HSIC_ONLY.replace('name = "hsic-bottleneck-cka"', 'name = "hsic-bottleneck-cka"\ntuning = { params = { lam = [1, 1.0] } }'))
     assert "two trials are the same setting" in p
     (p,) = problems(TINY.replace('name = "e2e"', 'name = "e2e"\ntuning = {}'))
     assert p.startswith("regimes[0].tuning: ") and "needs learning_rate or params" in p
@@ -142,13 +142,13 @@ def test_a_trial_equal_to_the_default_setting_is_the_untuned_cell():
     untuned = {(c.regime.label, c.seed): c.hash for c in plan(make_suite(TINY), "tensorflow")}
     tuned = plan(make_suite(TINY + LR_GRID), "tensorflow")
     default_lr = [c for c in tuned if c.trial == {"learning_rate": 1e-3}]  # digits-mlp's default learning rate
-    assert [c.hash for c in default_lr] == [untuned["e2e", 0], untuned["hsic-bottleneck", 0]]
+    assert [c.hash for c in default_lr] == [untuned["e2e", 0], untuned["hsic-bottleneck-cka", 0]]
     assert not {c.hash for c in tuned if c.trial != {"learning_rate": 1e-3}} & set(untuned.values())
-    lam = TINY.replace('name = "hsic-bottleneck"', 'name = "hsic-bottleneck"\ntuning = { params = { lam = [0.1, 1.0] } }')
+    lam = TINY.replace('name = "hsic-bottleneck-cka"', 'name = "hsic-bottleneck-cka"\ntuning = { params = { lam = [0.1, 1.0] } }')
     lam = lam.replace('name = "e2e"', 'name = "e2e"\ntuning = { learning_rate = [1e-3, 3e-3] }')
-    hsic = [c for c in plan(make_suite(lam), "tensorflow") if c.regime.label == "hsic-bottleneck"]
-    assert hsic[0].hash == untuned["hsic-bottleneck", 0] and hsic[1].hash != hsic[0].hash  # lam = 0.1 is the default
-    assert hsic[1].regime.label == "hsic-bottleneck" and hsic[1].regime.params.lam == 1.0
+    hsic = [c for c in plan(make_suite(lam), "tensorflow") if c.regime.label == "hsic-bottleneck-cka"]
+    assert hsic[0].hash == untuned["hsic-bottleneck-cka", 0] and hsic[1].hash != hsic[0].hash  # lam = 0.1 is the default
+    assert hsic[1].regime.label == "hsic-bottleneck-cka" and hsic[1].regime.params.lam == 1.0
 
 
 def test_a_suite_without_tuning_plans_the_same_cells_as_before():
@@ -201,7 +201,7 @@ def test_a_seed_without_a_finished_trial_counts_once(store):
     suite = tuned_store(store, {("e2e", 0): [(0.9, 0.9, "failed"), (0.9, 0.9, "missing"), (0.9, 0.9, "failed")],
                                 ("e2e", 1): [(0.5, 0.5, "ok"), (0.6, 0.6, "ok"), (0.7, 0.7, "ok")]})
     results = ResultSet.from_suite(suite, store, "tensorflow")
-    e2e, hsic = results.where(regime="e2e"), results.where(regime="hsic-bottleneck")
+    e2e, hsic = results.where(regime="e2e"), results.where(regime="hsic-bottleneck-cka")
     assert [r.status for r in e2e] == ["failed", "ok"] and [r.status for r in hsic] == ["missing", "missing"]
     agg = e2e.aggregate("test_accuracy")
     assert (agg.n, agg.failed, agg.missing, agg.values) == (1, 1, 0, [0.7])
@@ -212,7 +212,7 @@ def test_the_table_says_which_setting_won_in_every_format(store):
                                 ("e2e", 1): [(0.5, 0.5, "ok"), (0.9, 0.85, "ok"), (0.8, 0.8, "ok")],
                                 ("e2e", 2): [(0.5, 0.5, "ok"), (0.8, 0.8, "ok"), (0.9, 0.95, "ok")]}, seeds="[0, 1, 2]")
     table_rows = rows(ResultSet.from_suite(suite, store, "tensorflow"), ["test_accuracy"])
-    assert [(r.regime, r.tuned) for r in table_rows] == [("e2e", "lr=0.001 (2/3), lr=0.003 (1/3)"), ("hsic-bottleneck", "")]
+    assert [(r.regime, r.tuned) for r in table_rows] == [("e2e", "lr=0.001 (2/3), lr=0.003 (1/3)"), ("hsic-bottleneck-cka", "")]
     md = render(table_rows, ["test_accuracy"], "md").splitlines()
     assert md[0].split("|")[-2].strip() == "tuned" and f"0.9000 ± {stats.interval([0.85, 0.95, 0.9]).half_width:.4f}" in md[2] and md[2].split("|")[-2].strip() == "lr=0.001 (2/3), lr=0.003 (1/3)"
     csv_lines = render(table_rows, ["test_accuracy"], "csv").splitlines()

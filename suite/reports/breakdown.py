@@ -2,27 +2,32 @@
 
 Report section ``breakdown``. For every task family that declares a difficulty knob
 (``Task.difficulty_knob``) and every value of the knob a suite sweeps, it gathers each regime's final
-test accuracy (mean ± standard deviation over seeds) and time to target, and names the
-**breakdown point** of the family, after Glasmachers (2017, "Limits of End-to-End Learning") and
-Shalev-Shwartz, Shamir & Shammah (2017, "Failures of Gradient-Based Deep Learning"):
+accuracy (mean ± standard deviation over seeds) and time to target, and names the **breakdown point**
+of the family, after Glasmachers (2017, "Limits of End-to-End Learning") and Shalev-Shwartz, Shamir &
+Shammah (2017, "Failures of Gradient-Based Deep Learning"):
 
-    the smallest knob value at which end-to-end training, after its full budget, ends within
-    ``margin`` of chance (mean final test accuracy over seeds <= chance + margin) while modular
-    training reaches the task's target accuracy (every seed's test accuracy reaches the target at
-    some epoch).
+    the smallest knob value at which, after the full budget, end-to-end training's mean final
+    accuracy over seeds is within ``margin`` of chance (<= chance + margin) while modular training's
+    mean final accuracy reaches the task's target (>= target).
+
+Both regimes are judged by the same statistic: the mean over seeds of the accuracy after the last
+epoch, on the protocol's validation split (``suite.splits``; records made before the protocol have
+none, and are judged on the test split). The test accuracy is reported beside it, never judged.
+
+The margin is three binomial standard errors of a guesser's accuracy on the judged split,
+``3 sqrt(p (1 - p) / n)`` with ``p`` the chance level and ``n`` the split's size: an accuracy above
+chance + margin is not chance. For records that do not give the split's size the margin falls back to
+:data:`UNKNOWN_SIZE_MARGIN`. ``analyze(..., margin=...)`` fixes another margin.
 
 "End-to-end" and "modular" are the regimes declared the baselines of those families (``e2e`` and
-``modular`` among the built-ins), never chosen by name.
-
-The default margin is 0.05 absolute: on the breakdown tasks' 1000 balanced test examples (chance
-0.5) the binomial standard deviation of a guesser's accuracy is 0.016, so 0.05 is about three
-standard deviations — an accuracy above chance + 0.05 is not chance. When no knob value qualifies
-the section says "none in range" and why (e2e never at chance, or modular missing the target too).
+``modular`` among the built-ins), never chosen by name. When no knob value qualifies the section says
+"none in range" and why (e2e never at chance, or modular missing the target too).
 
 A *family* is a task name with its other (non-knob) params; regimes are told apart by their labels.
-Time to target counts epochs (and training seconds) from the start of training, except for regimes
-that re-initialize a module (``module-isolation``): there it counts from the re-initialization the
-regime declared (``TrainContext.reinitialized``, the record's ``reinitialization``).
+Time to target counts epochs (and training seconds) until the judged accuracy first reaches the target,
+from the start of training, except for regimes that re-initialize a module (``module-isolation``):
+there it counts from the re-initialization the regime declared (``TrainContext.reinitialized``, the
+record's ``reinitialization``).
 """
 
 from __future__ import annotations
@@ -38,10 +43,14 @@ from typing import Any
 from tabulate import tabulate
 
 from suite.paths import slug
+from suite.records import EpochRecord
 from suite.reports.core import ReportContext, section
 from suite.results import Result, ResultSet
 
-BREAKDOWN_MARGIN = 0.05
+#: Binomial standard errors of chance that the margin spans.
+MARGIN_STANDARD_ERRORS = 3.0
+#: The margin when the records do not give the judged split's size (3 standard errors at 1000 examples).
+UNKNOWN_SIZE_MARGIN = 0.05
 E2E_FAMILY = "end-to-end"
 MODULAR_FAMILY = "modular"
 
@@ -51,6 +60,7 @@ class SeedResult:
     """One record reduced to what the breakdown needs."""
 
     seed: int
+    accuracy: float  # the judged one: final validation accuracy (test in records without a validation split)
     test_accuracy: float
     epochs_to_target: int | None
     seconds_to_target: float | None
@@ -73,21 +83,26 @@ class Point:
 
     @property
     def accuracy_mean(self) -> float:
-        """Mean final test accuracy over seeds (NaN when no seed has one)."""
-        return statistics.fmean(s.test_accuracy for s in self.seeds) if self.seeds else math.nan
+        """Mean final judged accuracy over seeds (NaN when no seed has one)."""
+        return statistics.fmean(s.accuracy for s in self.seeds) if self.seeds else math.nan
 
     @property
     def accuracy_std(self) -> float:
+        return statistics.stdev(s.accuracy for s in self.seeds) if self.n > 1 else 0.0
+
+    @property
+    def test_accuracy_mean(self) -> float:
+        """Mean final test accuracy over seeds (reported, not judged)."""
+        return statistics.fmean(s.test_accuracy for s in self.seeds) if self.seeds else math.nan
+
+    @property
+    def test_accuracy_std(self) -> float:
         return statistics.stdev(s.test_accuracy for s in self.seeds) if self.n > 1 else 0.0
 
     @property
     def reached(self) -> int:
-        """Seeds whose test accuracy reached the target at some reported epoch."""
+        """Seeds whose judged accuracy reached the target at some reported epoch."""
         return sum(s.epochs_to_target is not None for s in self.seeds)
-
-    @property
-    def all_reached(self) -> bool:
-        return self.n > 0 and self.reached == self.n
 
     @property
     def epochs_to_target(self) -> float | None:
@@ -123,6 +138,8 @@ class Family:
     points: dict[tuple[int, str], Point]
     regimes: list[str]
     knob_values: list[int]
+    split: str = "validation"  # the split whose accuracy is judged
+    split_size: int | None = None  # its examples (None: not in the records; the margin is then the fallback)
     breakdown_point: int | None = None
     verdict: str = ""
 
@@ -135,13 +152,30 @@ class Family:
         return self.chance + self.margin
 
 
-def _time_to_target(result: Result, target: float) -> tuple[int | None, float | None]:
-    """Epochs and training seconds until the target, counted from the (re)start of the module's training."""
+def chance_margin(chance: float, n: int, standard_errors: float = MARGIN_STANDARD_ERRORS) -> float:
+    """``standard_errors`` binomial standard errors of a guesser's accuracy on ``n`` examples,
+    ``sqrt(p (1 - p) / n)`` with ``p = chance``."""
+    return standard_errors * math.sqrt(chance * (1.0 - chance) / n)
+
+
+def _judged(result: Result) -> tuple[str, float | None]:
+    """The split the result is judged on and its final accuracy there (validation when the record has it)."""
+    val = result.score("val_accuracy")
+    return ("validation", val) if val is not None else ("test", result.score("test_accuracy"))
+
+
+def _judged_accuracy(h: EpochRecord, split: str) -> float:
+    return h.val_accuracy if split == "validation" and h.val_accuracy is not None else h.test_accuracy
+
+
+def _time_to_target(result: Result, target: float, split: str) -> tuple[int | None, float | None]:
+    """Epochs and training seconds until the judged accuracy reaches the target, counted from the (re)start
+    of the module's training."""
     start = result.reinitialization.after_epoch if result.reinitialization is not None else 0
     base = next((h for h in result.history if h.epoch == start), None)
     base_seconds = base.seconds if base is not None else 0.0
     for h in result.history:
-        if h.epoch > start and h.test_accuracy >= target:
+        if h.epoch > start and _judged_accuracy(h, split) >= target:
             return h.epoch - start, h.seconds - base_seconds
     return None, None
 
@@ -165,21 +199,23 @@ def _points(results: ResultSet, knob: str) -> dict[tuple[int, str], Point]:
     for r in results:
         value = int(r.task.params[knob])
         pt = points.setdefault((value, r.regime.label), Point(value, r.regime.label, budget_epochs=r.task.budget_epochs))
-        accuracy = r.score("test_accuracy")
-        if accuracy is None:  # diverged before its first epoch ended
+        split, accuracy = _judged(r)
+        test_accuracy = r.score("test_accuracy")
+        if accuracy is None or test_accuracy is None:  # diverged before its first epoch ended
             pt.diverged += 1
             continue
-        epochs, seconds = _time_to_target(r, r.target if r.target is not None else math.nan)
-        pt.seeds.append(SeedResult(r.seed, accuracy, epochs, seconds, r.score("final_nhsic_y")))
+        epochs, seconds = _time_to_target(r, r.target if r.target is not None else math.nan, split)
+        pt.seeds.append(SeedResult(r.seed, accuracy, test_accuracy, epochs, seconds, r.score("final_nhsic_y")))
     return points
 
 
-def analyze(results: ResultSet, *, margin: float = BREAKDOWN_MARGIN, knobs: Mapping[str, str] | None = None) -> list[Family]:
+def analyze(results: ResultSet, *, margin: float | None = None, knobs: Mapping[str, str] | None = None) -> list[Family]:
     """Group results into task families and knob values, and find each family's breakdown point.
 
     Args:
         results: the results to analyze (only finished ones count).
-        margin: e2e counts as broken down when its mean final test accuracy <= chance + margin.
+        margin: e2e counts as broken down when its mean final accuracy <= chance + margin; default
+            (None): three binomial standard errors of chance on the judged split (:func:`chance_margin`).
         knobs: task name -> knob param, overriding ``Task.difficulty_knob``.
 
     Returns:
@@ -196,14 +232,27 @@ def analyze(results: ResultSet, *, margin: float = BREAKDOWN_MARGIN, knobs: Mapp
         if names.count(task) > 1:
             label += "[" + ",".join(f"{k}={v}" for k, v in sorted(json.loads(rest).items())) + "]"
         points = _points(group, knob)
-        chances = [r.chance for r in group if r.chance is not None and r.score("test_accuracy") is not None]
-        targets = [r.target if r.target is not None else math.nan for r in group if r.score("test_accuracy") is not None]
+        scored = [r for r in group if _judged(r)[1] is not None]
+        chances = [r.chance for r in scored if r.chance is not None]
+        targets = [r.target if r.target is not None else math.nan for r in scored]
+        chance = max(chances) if chances else math.nan
+        split = "validation" if any(_judged(r)[0] == "validation" for r in scored) else "test"
+        sizes = [n for r in scored if (n := r.split_size(split)) is not None]
+        size = min(sizes) if sizes else None  # the smallest split is the noisiest
+        if margin is not None:
+            family_margin = margin
+        elif size is not None and not math.isnan(chance):
+            family_margin = chance_margin(chance, size)
+        else:
+            family_margin = UNKNOWN_SIZE_MARGIN
         family = Family(
             label=label, task=task, knob=knob, e2e=e2e, modular=modular,
-            chance=max(chances) if chances else math.nan,
+            chance=chance,
             target=min(targets) if targets else math.nan,
-            margin=margin,
+            margin=family_margin,
             points=points,
+            split=split,
+            split_size=size,
             regimes=_ordered(group.labels("regime"), e2e, modular),
             knob_values=sorted({v for v, _ in points}),
         )
@@ -223,11 +272,12 @@ def breakdown_point(family: Family) -> tuple[int | None, str]:
             continue
         if pe.accuracy_mean <= family.threshold:
             e2e_broken.append(value)
-            if pm.all_reached:
+            if pm.accuracy_mean >= family.target:
                 return value, (
-                    f"breakdown point {k} = {value}: {e2e} ends at {_acc(pe)} test accuracy after its full budget "
-                    f"(chance {family.chance:.3f}, within the margin: <= {family.threshold:.3f}), while {modular} reaches the "
-                    f"target {family.target:.3f} in {pm.reached}/{pm.n} seeds (final {_acc(pm)}, median {_epochs(pm.epochs_to_target)} epochs to target)."
+                    f"breakdown point {k} = {value}: {e2e} ends at {_acc(pe)} {family.split} accuracy after its full budget "
+                    f"(chance {family.chance:.3f}, within the margin: <= {family.threshold:.3f}), while {modular} ends at "
+                    f"{_acc(pm)}, at or above the target {family.target:.3f} ({pm.reached}/{pm.n} seeds reached it, median "
+                    f"{_epochs(pm.epochs_to_target)} epochs to target)."
                 )
     covered = [v for v in family.knob_values if all((p := family.point(v, r)) is not None and p.n for r in (e2e, modular))]
     if not covered:
@@ -244,8 +294,8 @@ def breakdown_point(family: Family) -> tuple[int | None, str]:
     pm = family.point(value, modular)
     assert pm is not None
     return None, (
-        f"none in range ({span}): {e2e} is within the margin of chance from {k} = {value} on, but {modular} does not "
-        f"reach the target {family.target:.3f} there either ({pm.reached}/{pm.n} seeds, final {_acc(pm)})."
+        f"none in range ({span}): {e2e} is within the margin of chance from {k} = {value} on, but {modular} ends below "
+        f"the target {family.target:.3f} there too (final {_acc(pm)}; {pm.reached}/{pm.n} seeds reached it at some epoch)."
     )
 
 
@@ -256,6 +306,14 @@ def _ordered(regimes: Sequence[str], e2e: str, modular: str) -> list[str]:
 
 def _acc(p: Point) -> str:
     return f"{p.accuracy_mean:.3f} ± {p.accuracy_std:.3f}" if p.n > 1 else f"{p.accuracy_mean:.3f}"
+
+
+def _test_acc(p: Point) -> str:
+    return f"{p.test_accuracy_mean:.3f} ± {p.test_accuracy_std:.3f}" if p.n > 1 else f"{p.test_accuracy_mean:.3f}"
+
+
+def _split(f: Family) -> str:
+    return f"{f.split} ({f.split_size})" if f.split_size is not None else f"{f.split} (size unknown)"
 
 
 def _epochs(e: float | None) -> str:
@@ -281,7 +339,7 @@ def cell_text(p: Point | None, not_applicable: bool = False) -> str:
 
 
 def family_table(family: Family, not_applicable: Iterable[str] = (), fmt: str = "github") -> str:
-    """Knob values down, regimes across: final test accuracy (mean ± std) and median epochs to target."""
+    """Knob values down, regimes across: final judged accuracy (mean ± std) and median epochs to target."""
     na = set(not_applicable)
     regimes = family.regimes + sorted(na - set(family.regimes))
     headers = [family.knob] + regimes
@@ -332,7 +390,7 @@ def plot_family(family: Family, path: Path) -> Path:
         if never and budget:
             ax_time.scatter(never, [budget + 1] * len(never), marker="x", s=60, color=f"C{i}")
     ax_acc.axhline(family.chance, color="grey", linestyle=":", linewidth=1, label=f"chance {family.chance:.2f}")
-    ax_acc.axhspan(family.chance, family.threshold, color="grey", alpha=0.12, label=f"chance + {family.margin:g}")
+    ax_acc.axhspan(family.chance, family.threshold, color="grey", alpha=0.12, label=f"chance + {family.margin:.3f}")
     ax_acc.axhline(family.target, color="black", linestyle="--", linewidth=1, label=f"target {family.target:.2f}")
     for ax in (ax_acc, ax_time):
         if family.breakdown_point is not None:
@@ -341,7 +399,7 @@ def plot_family(family: Family, path: Path) -> Path:
         ax.set_xlabel(family.knob)
         ax.set_xticks(family.knob_values)
         ax.grid(alpha=0.3)
-    ax_acc.set_ylabel("final test accuracy (mean ± std)")
+    ax_acc.set_ylabel(f"final {family.split} accuracy (mean ± std)")
     ax_acc.set_ylim(max(0.0, family.chance - 0.1), 1.01)
     ax_time.set_ylabel("epochs to target (median of seeds reaching it)")
     if budget:
@@ -363,7 +421,8 @@ def plot_family(family: Family, path: Path) -> Path:
 def to_json(families: Sequence[Family]) -> dict[str, Any]:
     """The numbers behind the section, as plain data (written beside the page)."""
     return {
-        "definition": "smallest knob value with mean e2e final test accuracy <= chance + margin while every modular seed reaches the target",
+        "definition": ("smallest knob value with mean e2e final accuracy <= chance + margin while mean modular final accuracy "
+                       ">= target, both on the judged split; margin = 3 sqrt(chance (1 - chance) / n), n = the judged split's size"),
         "families": [
             {
                 "family": f.label,
@@ -371,6 +430,8 @@ def to_json(families: Sequence[Family]) -> dict[str, Any]:
                 "knob": f.knob,
                 "chance": f.chance,
                 "margin": f.margin,
+                "split": f.split,
+                "split_size": f.split_size,
                 "target": f.target,
                 "breakdown_point": f.breakdown_point,
                 "verdict": f.verdict,
@@ -381,6 +442,8 @@ def to_json(families: Sequence[Family]) -> dict[str, Any]:
                         "seeds": p.n,
                         "accuracy_mean": p.accuracy_mean,
                         "accuracy_std": p.accuracy_std,
+                        "test_accuracy_mean": p.test_accuracy_mean,
+                        "test_accuracy_std": p.test_accuracy_std,
                         "reached_target": p.reached,
                         "median_epochs_to_target": p.epochs_to_target,
                         "median_seconds_to_target": p.seconds_to_target,
@@ -404,12 +467,13 @@ def breakdown_section(ctx: ReportContext) -> str:
         return "\n".join(lines)
     e2e, modular = families[0].e2e, families[0].modular
     lines.append(
-        f"Breakdown point: the smallest knob value at which `{e2e}` ends, after its full budget, within "
-        f"{BREAKDOWN_MARGIN:g} of chance (mean final test accuracy over seeds <= chance + {BREAKDOWN_MARGIN:g}; "
-        f"about three binomial standard deviations on 1000 balanced test examples) while `{modular}` reaches the task's "
-        "target accuracy in every seed (Glasmachers 2017; Shalev-Shwartz, Shamir & Shammah 2017). Cells: final test "
-        "accuracy, mean ± std over seeds, and in brackets the median epochs and training seconds to target over the seeds "
-        "that reached it (`never` if none did; for `module-isolation`, counted from the module's re-initialization). "
+        f"Breakdown point: the smallest knob value at which `{e2e}`'s mean final accuracy over seeds, after its full "
+        f"budget, is within the margin of chance (<= chance + margin) while `{modular}`'s mean final accuracy reaches "
+        "the task's target (Glasmachers 2017; Shalev-Shwartz, Shamir & Shammah 2017). Both are judged on the protocol's "
+        "validation split; the margin is three binomial standard errors of chance on that split, "
+        "3 sqrt(chance (1 - chance) / n). Cells: final validation accuracy, mean ± std over seeds, and in brackets the "
+        "median epochs and training seconds until validation accuracy first reached the target, over the seeds that "
+        "reached it (`never` if none did; for `module-isolation`, counted from the module's re-initialization). "
         "◀ marks the breakdown point.\n"
     )
     summary = []
@@ -419,10 +483,12 @@ def breakdown_section(ctx: ReportContext) -> str:
         summary.append([
             f.label, f.knob, ", ".join(map(str, f.knob_values)),
             "none in range" if f.breakdown_point is None else str(f.breakdown_point),
-            _acc(pe) if pe else "—", _acc(pm) if pm else "—", f"{f.chance:.3f}", f"{f.threshold:.3f}", f"{f.target:.3f}",
+            _acc(pe) if pe else "—", _acc(pm) if pm else "—", _test_acc(pe) if pe else "—", _test_acc(pm) if pm else "—",
+            f"{f.chance:.3f}", _split(f), f"{f.margin:.3f}", f"{f.threshold:.3f}", f"{f.target:.3f}",
         ])
     lines.append(tabulate(summary, headers=["family", "knob", "swept", "breakdown point", "e2e acc there", "modular acc there",
-                                            "chance", "e2e broken if ≤", "target"], tablefmt="github", disable_numparse=True))
+                                            "e2e test acc", "modular test acc", "chance", "judged on", "margin",
+                                            "e2e broken if ≤", "target"], tablefmt="github", disable_numparse=True))
     lines.append("")
     na_by_family = {task: set(group.labels("regime"))
                     for task, group in ctx.results.where(lambda r: r.status == "n/a").group_by("task_name").items()}
@@ -442,3 +508,49 @@ def breakdown_section(ctx: ReportContext) -> str:
         lines.append(f"![{f.label}: accuracy and epochs to target against {f.knob}]({image.name})\n")
     lines.append("The numbers behind this section: [`breakdown.json`](breakdown.json).\n")
     return "\n".join(lines)
+
+
+DOC_START = "<!-- e2ebench:breakdown:start -->"
+DOC_END = "<!-- e2ebench:breakdown:end -->"
+
+
+def measured_block(families: Sequence[Family], sources: Mapping[str, ResultSet]) -> str:
+    """The measured part of ``docs/breakdown.md`` (between :data:`DOC_START` and :data:`DOC_END`): the
+    breakdown point of every family, every regime's final accuracy per knob value, e2e's and modular's
+    label information, and the cells' run time per leaderboard (``sources``: label -> its results)."""
+    lines = [DOC_START, "", "| family | knob | breakdown point | e2e there | modular there | judged on (n) | chance | margin | "
+             "e2e broken if ≤ | target | e2e test acc there | modular test acc there |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for f in families:
+        bp = f.breakdown_point
+        pe, pm = (f.point(bp, f.e2e), f.point(bp, f.modular)) if bp is not None else (None, None)
+        lines.append(f"| {f.label} | {f.knob} | {'none in range' if bp is None else f'**{bp}**'} | {_acc(pe) if pe else '—'} | "
+                     f"{_acc(pm) if pm else '—'} | {_split(f)} | {f.chance:.3f} | {f.margin:.3f} | {f.threshold:.3f} | {f.target:.3f} | "
+                     f"{_test_acc(pe) if pe else '—'} | {_test_acc(pm) if pm else '—'} |")
+    lines.append("")
+    for f in families:
+        lines += [f"**{f.label}** ({f.knob}): {f.verdict}", ""]
+    lines += ["Final validation accuracy (mean ± std over seeds) and, in brackets, median epochs and training seconds until "
+              "validation accuracy first reached the target (module-isolation: from the re-initialization):", ""]
+    for f in families:
+        lines += [f"*{f.label}*", "", family_table(f), ""]
+    lines += ["Label information in the last block at the end of training, nHSIC(Y; T_L), mean over seeds:", ""]
+    for f in families:
+        info = information_table(f, [r for r in (f.e2e, f.modular) if r in f.regimes])
+        if info:
+            lines += [f"*{f.label}*", "", info, ""]
+    lines += ["Run time (the records' `wall_seconds`, summed over the cells; CPU shared with other work):", "",
+              "| leaderboard | records | backend | sum of cell wall times |", "| --- | --- | --- | --- |"]
+    for label, results in sources.items():
+        finished = [r for r in results if r.record is not None]
+        seconds = sum(r.score("wall_seconds") or 0.0 for r in finished)
+        backends = sorted({r.record.provenance.backend for r in finished if r.record.provenance is not None})
+        lines.append(f"| `{label}` | {len(finished)} | {', '.join(backends)} | {seconds / 60:.1f} min |")
+    lines += ["", DOC_END]
+    return "\n".join(lines)
+
+
+def replace_block(text: str, block: str) -> str:
+    """``text`` with its measured block (between the markers) replaced by ``block``."""
+    start, end = text.index(DOC_START), text.index(DOC_END) + len(DOC_END)
+    return text[:start] + block + text[end:]
