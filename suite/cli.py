@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -12,7 +13,8 @@ import typer
 from suite import gate as gate_rules
 from suite.cli_common import (BackendOpt, CellMemoryOpt, CellTimeoutOpt, DataDirOpt, DownloadOpt, DryRunOpt, IsolateOpt, Kind,
                               PluginOpt, ResultsOpt, SandboxOpt, SuiteArg, TableFormat, ThreadsOpt, UntrustedOpt, VerboseOpt,
-                              check_metrics, configure_data, fail, isolation, load, require_records, set_threads)
+                              check_metrics, configure_data, fail, isolation, load, require_records, set_threads,
+                              suite_results)
 
 if TYPE_CHECKING:
     from suite.spec import Suite
@@ -191,6 +193,44 @@ def report(
     except ValueError as exc:
         fail(str(exc))
     typer.echo(str(page))
+
+
+class ExportFormat(str, Enum):
+    parquet = "parquet"
+    csv = "csv"
+
+
+class ExportLevel(str, Enum):
+    record = "record"
+    epoch = "epoch"
+    probe = "probe"
+
+
+@app.command()
+def export(
+    suite: Annotated[Optional[str], typer.Argument(help="suite file path, a shipped suite's name, or a leaderboard directory (default: 'default')")] = None,
+    results: ResultsOpt = Path("results"),
+    file_format: Annotated[ExportFormat, typer.Option("--format", "-f", help="file format (parquet needs pyarrow: pip install 'e2ebench[export]')")] = ExportFormat.parquet,
+    level: Annotated[ExportLevel, typer.Option("--level", "-l", help="one row per cell (record), per cell x epoch (epoch), or per cell x probe epoch x block x estimator (probe)")] = ExportLevel.record,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output file (default: RESULTS/export/SUITE-VERSION-LEVEL.FORMAT)")] = None,
+    plugin: PluginOpt = None,
+    backend_name: BackendOpt = None,
+) -> None:
+    """Write a suite's results as one tidy table (Parquet or CSV) for pandas, R or a spreadsheet; columns in
+    docs/export.md. RESULTS (or SUITE) may be a leaderboard directory, read as its manifest froze it."""
+    from suite import export as ex
+    from suite.paths import slug
+
+    rs, ident = suite_results(suite, results, plugin, backend_name)
+    df = ex.frame(rs, level.value, ident)
+    target = out or results / "export" / f"{slug(ident['name'], 'suite')}-{ident['version']}-{level.value}.{file_format.value}"
+    try:
+        path = ex.write(df, target, file_format.value)
+    except ImportError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write {target}: {exc}", code=1)
+    typer.echo(f"{path}: {len(df)} rows x {len(df.columns)} columns ({level.value} level)")
 
 
 data_app = typer.Typer(help="Prepare and inspect the TFDS datasets of the image tasks.", no_args_is_help=True)
