@@ -3,7 +3,8 @@
 Three levels, each a long ("tidy") table whose columns are documented in ``docs/export.md``:
 
 * ``record``: one row per cell of the :class:`suite.results.ResultSet` (missing, failed and n/a cells
-  included, so a row count is a cell count), its identity, status, split sizes and every summary score;
+  included, so a row count is a cell count), its identity, status, split sizes and every summary score
+  (status ``n/a`` is written ``not_applicable``: pandas reads the string ``n/a`` in a CSV as a missing value);
 * ``epoch``: one row per cell x reported epoch (epoch 0 is the initialization);
 * ``probe``: one row per cell x probe epoch x block x estimator, with the two coordinates of the
   block in that estimator's information plane.
@@ -65,7 +66,7 @@ def record_rows(results: ResultSet, suite: Mapping[str, str] | None = None) -> l
     for r in results:
         rec = r.record
         row = _identity(r, suite) | {
-            "status": r.status, "not_applicable": r.not_applicable, "baseline": r.regime.baseline,
+            "status": "not_applicable" if r.status == "n/a" else r.status, "not_applicable": r.not_applicable, "baseline": r.regime.baseline,
             "budget_epochs": r.task.budget_epochs, "n_train": r.split_size("train"),
             "n_validation": r.split_size("validation"), "n_test": r.split_size("test"),
             "num_params": rec.num_params if rec else None, "chance_level": r.chance, "target_accuracy": r.target,
