@@ -12,7 +12,7 @@ import typer
 
 from suite import gate as gate_rules
 from suite.cli_common import (BackendOpt, CellMemoryOpt, CellTimeoutOpt, DataDirOpt, DownloadOpt, DryRunOpt, IsolateOpt, Kind,
-                              PluginOpt, ResultsOpt, SandboxOpt, SuiteArg, TableFormat, ThreadsOpt, UntrustedOpt, VerboseOpt,
+                              PluginOpt, ResultsOpt, SandboxOpt, SuiteArg, SuiteOrBoardArg, TableFormat, ThreadsOpt, UntrustedOpt, VerboseOpt,
                               check_metrics, configure_data, fail, isolation, load, require_records, set_threads,
                               suite_results)
 
@@ -154,23 +154,22 @@ def list_(
 
 @app.command()
 def table(
-    suite: SuiteArg = None,
+    suite: SuiteOrBoardArg = None,
     results: ResultsOpt = Path("results"),
     table_format: Annotated[TableFormat, typer.Option("--format", "-f", help="output format")] = TableFormat.md,
     metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="score to show (repeatable; see `e2ebench list metrics`)")] = None,
+    siunitx: Annotated[bool, typer.Option("--siunitx", help="LaTeX: align numbers on the decimal point with siunitx S columns (the document must load siunitx)")] = False,
     plugin: PluginOpt = None,
     backend_name: BackendOpt = None,
 ) -> None:
-    """Render a suite's leaderboard table from stored records (nothing is re-run)."""
-    from suite.results import ResultSet
-    from suite.store import Store
+    """Render a suite's leaderboard table from stored records (nothing is re-run). LaTeX tables use booktabs and
+    mark each task's leaders in bold (docs/metrics.md, "Tables")."""
     from suite.tables import DEFAULT_METRICS, leaderboard_table
 
-    spec = load(suite, plugin)
     metrics = metric or list(DEFAULT_METRICS)
     check_metrics(metrics)
-    require_records(results, "--results", f"run `e2ebench run {spec.name} --results {results}` first")
-    typer.echo(leaderboard_table(ResultSet.from_suite(spec, Store(results), backend_name), metrics, fmt=table_format.value))
+    rs, _ = suite_results(suite, results, plugin, backend_name)
+    typer.echo(leaderboard_table(rs, metrics, fmt=table_format.value, siunitx=siunitx))
 
 
 @app.command()
@@ -208,7 +207,7 @@ class ExportLevel(str, Enum):
 
 @app.command()
 def export(
-    suite: Annotated[Optional[str], typer.Argument(help="suite file path, a shipped suite's name, or a leaderboard directory (default: 'default')")] = None,
+    suite: SuiteOrBoardArg = None,
     results: ResultsOpt = Path("results"),
     file_format: Annotated[ExportFormat, typer.Option("--format", "-f", help="file format (parquet needs pyarrow: pip install 'e2ebench[export]')")] = ExportFormat.parquet,
     level: Annotated[ExportLevel, typer.Option("--level", "-l", help="one row per cell (record), per cell x epoch (epoch), or per cell x probe epoch x block x estimator (probe)")] = ExportLevel.record,

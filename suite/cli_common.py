@@ -16,6 +16,7 @@ import typer
 ResultsOpt = Annotated[Path, typer.Option("--results", "-r", help="results directory (records are stored in RESULTS/records)")]
 PluginOpt = Annotated[Optional[list[Path]], typer.Option("--plugin", "-p", help="Python file registering extra tasks, regimes, report sections, estimators or scores (repeatable)")]
 BackendOpt = Annotated[Optional[str], typer.Option("--backend", help="show records made with this Keras backend (default: the active one)")]
+SuiteOrBoardArg = Annotated[Optional[str], typer.Argument(help="suite file path, a shipped suite's name, or a leaderboard directory (default: 'default')")]
 SuiteArg = Annotated[Optional[str], typer.Argument(help="suite file path, or the name of a shipped suite (default: 'default')")]
 DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="directory of prepared TFDS datasets (default: data_dir in the suite file, then $TFDS_DATA_DIR, then ~/tensorflow_datasets)")]
 UntrustedOpt = Annotated[Optional[list[Path]], typer.Option("--untrusted", help="Python file registering regimes to run as untrusted code: described and trained only in isolated workers, never imported here (repeatable)")]
