@@ -12,8 +12,8 @@ import typer
 
 from suite import gate as gate_rules
 from suite.cli_common import (BackendOpt, CellMemoryOpt, CellTimeoutOpt, DataDirOpt, DownloadOpt, DryRunOpt, IsolateOpt, Kind,
-                              PluginOpt, ResultsOpt, SandboxOpt, SuiteArg, SuiteOrBoardArg, TableFormat, ThreadsOpt, UntrustedOpt, VerboseOpt,
-                              check_metrics, configure_data, fail, isolation, load, require_records, set_threads,
+                              PluginOpt, ProfileAucOpt, ResultsOpt, SandboxOpt, SuiteArg, SuiteOrBoardArg, TableFormat, ThreadsOpt, UntrustedOpt, VerboseOpt,
+                              check_metrics, check_profile_scores, configure_data, fail, isolation, load, require_records, set_threads,
                               suite_results)
 
 if TYPE_CHECKING:
@@ -159,6 +159,7 @@ def table(
     table_format: Annotated[TableFormat, typer.Option("--format", "-f", help="output format")] = TableFormat.md,
     metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="score to show (repeatable; see `e2ebench list metrics`)")] = None,
     siunitx: Annotated[bool, typer.Option("--siunitx", help="LaTeX: align numbers on the decimal point with siunitx S columns (the document must load siunitx)")] = False,
+    profile_auc: ProfileAucOpt = None,
     plugin: PluginOpt = None,
     backend_name: BackendOpt = None,
 ) -> None:
@@ -168,8 +169,9 @@ def table(
 
     metrics = metric or list(DEFAULT_METRICS)
     check_metrics(metrics)
+    check_profile_scores(profile_auc or [])
     rs, _ = suite_results(suite, results, plugin, backend_name)
-    typer.echo(leaderboard_table(rs, metrics, fmt=table_format.value, siunitx=siunitx))
+    typer.echo(leaderboard_table(rs, metrics, fmt=table_format.value, siunitx=siunitx, profile_scores=profile_auc or []))
 
 
 @app.command()
@@ -355,6 +357,7 @@ def leaderboard(
     suite: Annotated[str, typer.Argument(help="a suite (its leaderboard is LEADERBOARD/<suite>-<version>/), or a leaderboard directory (default: official)")] = "official",
     leaderboard_root: Annotated[Optional[Path], typer.Option("--leaderboard", help="leaderboard root (the table goes to LEADERBOARD/<suite>-<version>/; default: found from the suite, as for submit)")] = None,
     metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="score to show (repeatable; the first ranks the rows)")] = None,
+    profile_auc: ProfileAucOpt = None,
     check: Annotated[bool, typer.Option("--check", help="write nothing; exit 1 if the generated files are out of date or a record does not verify")] = False,
     replan: Annotated[bool, typer.Option("--replan", help="rewrite the version's manifest from the suite file (after re-running its cells)")] = False,
     plugin: PluginOpt = None,
@@ -368,6 +371,8 @@ def leaderboard(
 
     metrics = metric or list(lb.METRICS)
     check_metrics(metrics)
+    profile_scores = profile_auc or []
+    check_profile_scores(profile_scores)
     try:
         if lb.manifest_path(Path(suite)).is_file():  # a leaderboard directory: frozen, no suite file needed
             board = lb.load(Path(suite))
@@ -382,13 +387,13 @@ def leaderboard(
     except lb.LeaderboardNotFound as exc:
         fail(str(exc))
     if check:
-        stale = lb.stale(board, metrics)
+        stale = lb.stale(board, metrics, profile_scores)
         if stale:
             typer.secho("out of date: " + ", ".join(str(p) for p in stale) + f"\nrun `e2ebench leaderboard {suite}`", err=True, fg=typer.colors.RED)
             raise typer.Exit(1)
         typer.echo(f"{board.directory}: up to date ({board.verified} verified records)")
         return
-    for path in lb.write(board, metrics):
+    for path in lb.write(board, metrics, profile_scores):
         typer.echo(str(path))
 
 

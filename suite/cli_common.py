@@ -27,6 +27,7 @@ CellMemoryOpt = Annotated[Optional[float], typer.Option("--cell-memory", min=64.
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads per cell (default 1, or $E2EBENCH_THREADS); results depend on it, so it is recorded; use --jobs to use more cores")]
 DownloadOpt = Annotated[bool, typer.Option("--download", help="download and prepare missing TFDS datasets (needs network access; without it a missing dataset is skipped with instructions)")]
 
+ProfileAucOpt = Annotated[Optional[list[str]], typer.Option("--profile-auc", help="add a column with each regime's performance-profile area over the tasks for this score (repeatable; docs/metrics.md, \"Performance profiles\")")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="list every cell of the plan (run, reused, n/a) before starting")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="print the plan and exit 0: nothing is trained or written")]
 
@@ -106,15 +107,25 @@ def isolation(isolate: bool, sandbox: bool | None, cell_timeout: float | None, c
 
 
 
-def check_metrics(metrics: list[str]) -> None:
-    """Fail with the closest names when a ``--metric`` is not a declared score."""
+def check_metrics(metrics: list[str], option: str = "--metric") -> None:
+    """Fail with the closest names when a ``--metric`` (or ``option``) is not a declared score."""
     from suite.registry import RegistryError
     from suite.scores import check_score_names
 
     try:
         check_score_names(metrics)
     except RegistryError as exc:
-        fail(f"--metric: {exc}")
+        fail(f"{option}: {exc}")
+
+
+def check_profile_scores(scores: list[str]) -> None:
+    """Fail when a ``--profile-auc`` score is unknown or has no better direction."""
+    check_metrics(scores, "--profile-auc")
+    from suite.scores import score_of
+
+    for name in scores:
+        if score_of(name).direction == "neutral":
+            fail(f"--profile-auc: {name} is a neutral score; a performance profile needs one with a better direction")
 
 
 def require_records(store_root: Path, what: str, hint: str | None = None) -> None:

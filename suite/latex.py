@@ -90,7 +90,7 @@ def _table_format(column: Sequence[CellParts], score: Score) -> str:
 
 def latex_table(rows: Sequence[Row], metrics: Sequence[str], siunitx: bool = False) -> str:
     """The rows as a booktabs ``tabular`` (see the module docstring)."""
-    from suite.tables import cell_parts, leaders
+    from suite.tables import SUMMARY_FMT, cell_parts, leaders, summary_columns
 
     scores = [score_of(m) for m in metrics]
     tuned = any(r.tuned for r in rows)
@@ -103,7 +103,9 @@ def latex_table(rows: Sequence[Row], metrics: Sequence[str], siunitx: bool = Fal
     else:
         spec = "ll" + "l" * len(scores)
         heads = [header(s) for s in scores]
-    spec += "l" if tuned else ""
+    summaries = summary_columns(rows)
+    spec += "r" * len(summaries) + ("l" if tuned else "")
+    heads += [escape(c) + r" $\uparrow$" for c in summaries]
     lines = [f"\\begin{{tabular}}{{{spec}}}", r"\toprule",
              " & ".join(["task", "regime", *heads, *(["tuned"] if tuned else [])]) + r" \\", r"\midrule"]
     previous = None
@@ -115,6 +117,7 @@ def latex_table(rows: Sequence[Row], metrics: Sequence[str], siunitx: bool = Fal
         for s in scores:
             p, b = parts[s.name][i], i in bold[s.name]
             cells += list(_si_cells(p, b)) if siunitx else [_text_cell(p, b)]
+        cells += [f"{r.summaries[c]:{SUMMARY_FMT}}" if c in r.summaries else "" for c in summaries]
         if tuned:
             cells.append(escape(r.tuned))
         lines.append(" & ".join(cells) + r" \\")

@@ -37,6 +37,7 @@ class Row:
     metrics: dict[str, Aggregate]
     tuned: str = ""  # the winning trial settings, e.g. "lr=0.001 (3/5), lr=0.003 (2/5)"; empty when untuned
     budget: float | None = None  # the share of the shared budget used, when more than 1
+    summaries: dict[str, float] = dataclasses.field(default_factory=dict)  # per-regime columns, e.g. profile_auc(...)
 
     @property
     def regime_text(self) -> str:
@@ -44,13 +45,27 @@ class Row:
         return self.regime + (f" (×{self.budget:g} budget)" if self.budget else "")
 
 
-def rows(results: ResultSet, metrics: Sequence[str]) -> list[Row]:
-    """One row per task x regime of ``results`` (in plan order), each metric aggregated over seeds."""
+def rows(results: ResultSet, metrics: Sequence[str], profile_scores: Sequence[str] = ()) -> list[Row]:
+    """One row per task x regime of ``results`` (in plan order), each metric aggregated over seeds; for each of
+    ``profile_scores`` a ``profile_auc(score)`` column: the regime's performance-profile area over the tasks of
+    ``results`` (``suite.profiles``), the same on each of its rows."""
+    from suite import profiles
+
+    areas = {profiles.column_name(s): profiles.auc_column(results, s) for s in profile_scores}
     out = []
     for (task, regime), group in results.group_by("task", "regime").items():
         extra = [b for r in group if (b := protocol.extra_budget(r.record)) is not None]
-        out.append(Row(task, regime, {m: group.aggregate(m) for m in metrics}, tuned_summary(group), max(extra) if extra else None))
+        out.append(Row(task, regime, {m: group.aggregate(m) for m in metrics}, tuned_summary(group), max(extra) if extra else None,
+                       {name: by_regime[regime] for name, by_regime in areas.items()}))
     return out
+
+
+def summary_columns(rows: Sequence[Row]) -> list[str]:
+    """The per-regime summary columns the rows carry, in order."""
+    return list(dict.fromkeys(name for r in rows for name in r.summaries))
+
+
+SUMMARY_FMT = ".3f"
 
 
 def tuned_summary(results: ResultSet) -> str:
@@ -154,10 +169,12 @@ def render(rows: Sequence[Row], metrics: Sequence[str], fmt: Format = "md", siun
     ``siunitx`` aligns the numbers) or CSV (mean, 95% interval bounds and n as separate columns)."""
     scores = [score_of(m) for m in metrics]
     tuned = ["tuned"] if any(r.tuned for r in rows) else []  # the column appears only for tuned suites
+    summaries = summary_columns(rows)
     if fmt == "csv":
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\n")
-        w.writerow(["task", "regime", "n", "budget_used"] + [f"{s.name}_{part}" for s in scores for part in ("mean", "ci_low", "ci_high", "n")] + tuned)
+        w.writerow(["task", "regime", "n", "budget_used"] + [f"{s.name}_{part}" for s in scores for part in ("mean", "ci_low", "ci_high", "n")]
+                   + summaries + tuned)
         for r in rows:
             line: list[object] = [r.task, r.regime, max((a.n for a in r.metrics.values()), default=0), r.budget or 1.0]
             for s in scores:
@@ -168,7 +185,7 @@ def render(rows: Sequence[Row], metrics: Sequence[str], fmt: Format = "md", siun
                 i = a.interval
                 line += ["" if not a.values else repr(i.mean), "" if i.low is None else repr(i.low),
                          "" if i.high is None else repr(i.high), len(a.values)]
-            w.writerow(line + [r.tuned for _ in tuned])
+            w.writerow(line + [repr(r.summaries[c]) if c in r.summaries else "" for c in summaries] + [r.tuned for _ in tuned])
         return out.getvalue()
     if fmt == "latex":
         from suite.latex import latex_table
@@ -176,12 +193,13 @@ def render(rows: Sequence[Row], metrics: Sequence[str], fmt: Format = "md", siun
         return latex_table(rows, metrics, siunitx=siunitx)
     if fmt not in _TABULATE_FORMAT:
         raise ValueError(f"unknown table format {fmt!r}; expected md, latex, csv or html")
-    headers = ["task", "regime"] + [_header(s) for s in scores] + tuned
-    body = [[r.task, r.regime_text] + [format_cell(r.metrics[s.name], s) for s in scores] + [r.tuned for _ in tuned] for r in rows]
+    headers = ["task", "regime"] + [_header(s) for s in scores] + [f"{c} ↑" for c in summaries] + tuned
+    body = [[r.task, r.regime_text] + [format_cell(r.metrics[s.name], s) for s in scores]
+            + [f"{r.summaries[c]:{SUMMARY_FMT}}" if c in r.summaries else "" for c in summaries] + [r.tuned for _ in tuned] for r in rows]
     return tabulate(body, headers=headers, tablefmt=_TABULATE_FORMAT[fmt], disable_numparse=True)
 
 
 def leaderboard_table(results: ResultSet, metrics: Sequence[str] = DEFAULT_METRICS, fmt: Format = "md",
-                      siunitx: bool = False) -> str:
-    """The rendered table of ``results`` for the given metrics."""
-    return render(rows(results, metrics), metrics, fmt, siunitx)
+                      siunitx: bool = False, profile_scores: Sequence[str] = ()) -> str:
+    """The rendered table of ``results`` for the given metrics (and profile areas, see :func:`rows`)."""
+    return render(rows(results, metrics, profile_scores), metrics, fmt, siunitx)
