@@ -211,7 +211,7 @@ class ExportLevel(str, Enum):
 def export(
     suite: SuiteOrBoardArg = None,
     results: ResultsOpt = Path("results"),
-    file_format: Annotated[ExportFormat, typer.Option("--format", "-f", help="file format (parquet needs pyarrow: pip install 'e2ebench[export]')")] = ExportFormat.parquet,
+    file_format: Annotated[ExportFormat, typer.Option("--format", "-f", help="file format (parquet needs pyarrow, in the export extra)")] = ExportFormat.parquet,
     level: Annotated[ExportLevel, typer.Option("--level", "-l", help="one row per cell (record), per cell x epoch (epoch), or per cell x probe epoch x block x estimator (probe)")] = ExportLevel.record,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output file (default: RESULTS/export/SUITE-VERSION-LEVEL.FORMAT)")] = None,
     plugin: PluginOpt = None,

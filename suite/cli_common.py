@@ -118,14 +118,14 @@ def check_metrics(metrics: list[str], option: str = "--metric") -> None:
         fail(f"{option}: {exc}")
 
 
-def check_profile_scores(scores: list[str]) -> None:
-    """Fail when a ``--profile-auc`` score is unknown or has no better direction."""
-    check_metrics(scores, "--profile-auc")
+def check_profile_scores(scores: list[str], option: str = "--profile-auc") -> None:
+    """Fail when a ``--profile-auc`` (or ``option``) score is unknown or has no better direction."""
+    check_metrics(scores, option)
     from suite.scores import score_of
 
     for name in scores:
         if score_of(name).direction == "neutral":
-            fail(f"--profile-auc: {name} is a neutral score; a performance profile needs one with a better direction")
+            fail(f"{option}: {name} is a neutral score; a performance profile needs one with a better direction")
 
 
 def require_records(store_root: Path, what: str, hint: str | None = None) -> None:

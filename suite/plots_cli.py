@@ -64,7 +64,7 @@ def profiles(
     from suite.plots import write_profiles
 
     scores = metric or ["test_accuracy"]
-    check_profile_scores(scores)
+    check_profile_scores(scores, "--metric")
     rs, ident = suite_results(suite, results, plugin)
     target = out or results / "plots" / slug(ident["name"], "suite")
     try:

@@ -88,3 +88,18 @@ def test_the_profile_figure_is_written_as_png_and_pdf(tmp_path):
     assert sorted(p.name for p in paths) == ["profiles-epochs_to_target.pdf", "profiles-epochs_to_target.png",
                                              "profiles-test_accuracy.pdf", "profiles-test_accuracy.png"]
     assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_plot_profiles_reads_a_leaderboard_directory(tmp_path):
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from suite.cli import app
+
+    board = Path(__file__).resolve().parents[1] / "leaderboard" / "official-1.0"
+    result = CliRunner().invoke(app, ["plot", "profiles", str(board), "-m", "auc", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "profiles-auc.png").is_file() and (tmp_path / "profiles-auc.pdf").is_file()
+    neutral = CliRunner().invoke(app, ["plot", "profiles", str(board), "-m", "selected_epoch", "--out", str(tmp_path)])
+    assert neutral.exit_code == 2 and "neutral" in neutral.output
