@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -11,8 +12,9 @@ import typer
 
 from suite import gate as gate_rules
 from suite.cli_common import (BackendOpt, CellMemoryOpt, CellTimeoutOpt, DataDirOpt, DownloadOpt, DryRunOpt, IsolateOpt, Kind,
-                              PluginOpt, ResultsOpt, SandboxOpt, SuiteArg, TableFormat, ThreadsOpt, UntrustedOpt, VerboseOpt,
-                              check_metrics, configure_data, fail, isolation, load, require_records, set_threads)
+                              PluginOpt, ProfileAucOpt, ResultsOpt, SandboxOpt, SuiteArg, SuiteOrBoardArg, TableFormat, ThreadsOpt, UntrustedOpt, VerboseOpt,
+                              check_metrics, check_profile_scores, configure_data, fail, isolation, load, require_records, set_threads,
+                              suite_results)
 
 if TYPE_CHECKING:
     from suite.spec import Suite
@@ -152,23 +154,24 @@ def list_(
 
 @app.command()
 def table(
-    suite: SuiteArg = None,
+    suite: SuiteOrBoardArg = None,
     results: ResultsOpt = Path("results"),
     table_format: Annotated[TableFormat, typer.Option("--format", "-f", help="output format")] = TableFormat.md,
     metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="score to show (repeatable; see `e2ebench list metrics`)")] = None,
+    siunitx: Annotated[bool, typer.Option("--siunitx", help="LaTeX: align numbers on the decimal point with siunitx S columns (the document must load siunitx)")] = False,
+    profile_auc: ProfileAucOpt = None,
     plugin: PluginOpt = None,
     backend_name: BackendOpt = None,
 ) -> None:
-    """Render a suite's leaderboard table from stored records (nothing is re-run)."""
-    from suite.results import ResultSet
-    from suite.store import Store
+    """Render a suite's leaderboard table from stored records (nothing is re-run). LaTeX tables use booktabs and
+    mark each task's leaders in bold (docs/metrics.md, "Tables")."""
     from suite.tables import DEFAULT_METRICS, leaderboard_table
 
-    spec = load(suite, plugin)
     metrics = metric or list(DEFAULT_METRICS)
     check_metrics(metrics)
-    require_records(results, "--results", f"run `e2ebench run {spec.name} --results {results}` first")
-    typer.echo(leaderboard_table(ResultSet.from_suite(spec, Store(results), backend_name), metrics, fmt=table_format.value))
+    check_profile_scores(profile_auc or [])
+    rs, _ = suite_results(suite, results, plugin, backend_name)
+    typer.echo(leaderboard_table(rs, metrics, fmt=table_format.value, siunitx=siunitx, profile_scores=profile_auc or []))
 
 
 @app.command()
@@ -191,6 +194,44 @@ def report(
     except ValueError as exc:
         fail(str(exc))
     typer.echo(str(page))
+
+
+class ExportFormat(str, Enum):
+    parquet = "parquet"
+    csv = "csv"
+
+
+class ExportLevel(str, Enum):
+    record = "record"
+    epoch = "epoch"
+    probe = "probe"
+
+
+@app.command()
+def export(
+    suite: SuiteOrBoardArg = None,
+    results: ResultsOpt = Path("results"),
+    file_format: Annotated[ExportFormat, typer.Option("--format", "-f", help="file format (parquet needs pyarrow, in the export extra)")] = ExportFormat.parquet,
+    level: Annotated[ExportLevel, typer.Option("--level", "-l", help="one row per cell (record), per cell x epoch (epoch), or per cell x probe epoch x block x estimator (probe)")] = ExportLevel.record,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output file (default: RESULTS/export/SUITE-VERSION-LEVEL.FORMAT)")] = None,
+    plugin: PluginOpt = None,
+    backend_name: BackendOpt = None,
+) -> None:
+    """Write a suite's results as one tidy table (Parquet or CSV) for pandas, R or a spreadsheet; columns in
+    docs/export.md. RESULTS (or SUITE) may be a leaderboard directory, read as its manifest froze it."""
+    from suite import export as ex
+    from suite.paths import slug
+
+    rs, ident = suite_results(suite, results, plugin, backend_name)
+    df = ex.frame(rs, level.value, ident)
+    target = out or results / "export" / f"{slug(ident['name'], 'suite')}-{ident['version']}-{level.value}.{file_format.value}"
+    try:
+        path = ex.write(df, target, file_format.value)
+    except ImportError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write {target}: {exc}", code=1)
+    typer.echo(f"{path}: {len(df)} rows x {len(df.columns)} columns ({level.value} level)")
 
 
 data_app = typer.Typer(help="Prepare and inspect the TFDS datasets of the image tasks.", no_args_is_help=True)
@@ -316,6 +357,7 @@ def leaderboard(
     suite: Annotated[str, typer.Argument(help="a suite (its leaderboard is LEADERBOARD/<suite>-<version>/), or a leaderboard directory (default: official)")] = "official",
     leaderboard_root: Annotated[Optional[Path], typer.Option("--leaderboard", help="leaderboard root (the table goes to LEADERBOARD/<suite>-<version>/; default: found from the suite, as for submit)")] = None,
     metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="score to show (repeatable; the first ranks the rows)")] = None,
+    profile_auc: ProfileAucOpt = None,
     check: Annotated[bool, typer.Option("--check", help="write nothing; exit 1 if the generated files are out of date or a record does not verify")] = False,
     replan: Annotated[bool, typer.Option("--replan", help="rewrite the version's manifest from the suite file (after re-running its cells)")] = False,
     plugin: PluginOpt = None,
@@ -329,6 +371,8 @@ def leaderboard(
 
     metrics = metric or list(lb.METRICS)
     check_metrics(metrics)
+    profile_scores = profile_auc or []
+    check_profile_scores(profile_scores)
     try:
         if lb.manifest_path(Path(suite)).is_file():  # a leaderboard directory: frozen, no suite file needed
             board = lb.load(Path(suite))
@@ -343,13 +387,13 @@ def leaderboard(
     except lb.LeaderboardNotFound as exc:
         fail(str(exc))
     if check:
-        stale = lb.stale(board, metrics)
+        stale = lb.stale(board, metrics, profile_scores)
         if stale:
             typer.secho("out of date: " + ", ".join(str(p) for p in stale) + f"\nrun `e2ebench leaderboard {suite}`", err=True, fg=typer.colors.RED)
             raise typer.Exit(1)
         typer.echo(f"{board.directory}: up to date ({board.verified} verified records)")
         return
-    for path in lb.write(board, metrics):
+    for path in lb.write(board, metrics, profile_scores):
         typer.echo(str(path))
 
 

@@ -16,6 +16,7 @@ import typer
 ResultsOpt = Annotated[Path, typer.Option("--results", "-r", help="results directory (records are stored in RESULTS/records)")]
 PluginOpt = Annotated[Optional[list[Path]], typer.Option("--plugin", "-p", help="Python file registering extra tasks, regimes, report sections, estimators or scores (repeatable)")]
 BackendOpt = Annotated[Optional[str], typer.Option("--backend", help="show records made with this Keras backend (default: the active one)")]
+SuiteOrBoardArg = Annotated[Optional[str], typer.Argument(help="suite file path, a shipped suite's name, or a leaderboard directory (default: 'default')")]
 SuiteArg = Annotated[Optional[str], typer.Argument(help="suite file path, or the name of a shipped suite (default: 'default')")]
 DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="directory of prepared TFDS datasets (default: data_dir in the suite file, then $TFDS_DATA_DIR, then ~/tensorflow_datasets)")]
 UntrustedOpt = Annotated[Optional[list[Path]], typer.Option("--untrusted", help="Python file registering regimes to run as untrusted code: described and trained only in isolated workers, never imported here (repeatable)")]
@@ -26,6 +27,7 @@ CellMemoryOpt = Annotated[Optional[float], typer.Option("--cell-memory", min=64.
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads per cell (default 1, or $E2EBENCH_THREADS); results depend on it, so it is recorded; use --jobs to use more cores")]
 DownloadOpt = Annotated[bool, typer.Option("--download", help="download and prepare missing TFDS datasets (needs network access; without it a missing dataset is skipped with instructions)")]
 
+ProfileAucOpt = Annotated[Optional[list[str]], typer.Option("--profile-auc", help="add a column with each regime's performance-profile area over the tasks for this score (repeatable; docs/metrics.md, \"Performance profiles\")")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="list every cell of the plan (run, reused, n/a) before starting")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="print the plan and exit 0: nothing is trained or written")]
 
@@ -105,15 +107,25 @@ def isolation(isolate: bool, sandbox: bool | None, cell_timeout: float | None, c
 
 
 
-def check_metrics(metrics: list[str]) -> None:
-    """Fail with the closest names when a ``--metric`` is not a declared score."""
+def check_metrics(metrics: list[str], option: str = "--metric") -> None:
+    """Fail with the closest names when a ``--metric`` (or ``option``) is not a declared score."""
     from suite.registry import RegistryError
     from suite.scores import check_score_names
 
     try:
         check_score_names(metrics)
     except RegistryError as exc:
-        fail(f"--metric: {exc}")
+        fail(f"{option}: {exc}")
+
+
+def check_profile_scores(scores: list[str], option: str = "--profile-auc") -> None:
+    """Fail when a ``--profile-auc`` (or ``option``) score is unknown or has no better direction."""
+    check_metrics(scores, option)
+    from suite.scores import score_of
+
+    for name in scores:
+        if score_of(name).direction == "neutral":
+            fail(f"{option}: {name} is a neutral score; a performance profile needs one with a better direction")
 
 
 def require_records(store_root: Path, what: str, hint: str | None = None) -> None:
@@ -121,3 +133,26 @@ def require_records(store_root: Path, what: str, hint: str | None = None) -> Non
     records = Path(store_root) / "records"
     if not records.is_dir():
         fail(f"{what}: no records in {records}" + (f"; {hint}" if hint else ""))
+
+
+def suite_results(suite: str | None, results: Path, plugins: list[Path] | None = None, backend_name: str | None = None):
+    """The results a command shows and the suite they belong to (``{"name": ..., "version": ...}``).
+
+    ``suite`` may be a leaderboard directory (``leaderboard/official-2.0``), and ``results`` may be one: a
+    leaderboard version is read as its manifest froze it (no suite file needed), any other results directory by
+    the cells the suite plans."""
+    from suite import leaderboard as lb
+    from suite.results import ResultSet
+    from suite.store import Store
+
+    if suite and lb.manifest_path(Path(suite)).is_file():
+        board = lb.load(Path(suite))
+        return board.results, {"name": board.suite["name"], "version": board.suite["version"]}
+    spec = load(suite, plugins)
+    if lb.manifest_path(results).is_file():
+        board = lb.load(results)
+        if board.suite["name"] != spec.name:
+            fail(f"--results: {results} is the leaderboard of suite {board.suite['name']}, not {spec.name}")
+        return board.results, {"name": board.suite["name"], "version": board.suite["version"]}
+    require_records(results, "--results", f"run `e2ebench run {spec.name} --results {results}` first")
+    return ResultSet.from_suite(spec, Store(results), backend_name), {"name": spec.name, "version": spec.version}

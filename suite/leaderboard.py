@@ -217,9 +217,10 @@ def ranked(rows: Sequence[Row], metric: str) -> list[Row]:
     return out
 
 
-def tables(lb: Leaderboard, metrics: Sequence[str] = METRICS) -> dict[str, str]:
-    """The leaderboard table in Markdown, CSV and LaTeX, rows ranked by the first metric."""
-    rows = ranked(table_rows(lb.results, metrics), metrics[0])
+def tables(lb: Leaderboard, metrics: Sequence[str] = METRICS, profile_scores: Sequence[str] = ()) -> dict[str, str]:
+    """The leaderboard table in Markdown, CSV and LaTeX, rows ranked by the first metric (with a
+    ``profile_auc(score)`` column for each of ``profile_scores``, see ``suite.profiles``)."""
+    rows = ranked(table_rows(lb.results, metrics, profile_scores), metrics[0])
     return {fmt: render(rows, metrics, fmt) for fmt in ("md", "csv", "latex")}
 
 
@@ -252,9 +253,9 @@ def _default_readme(lb: Leaderboard) -> str:
             f"{START}\n{END}\n")
 
 
-def render_files(lb: Leaderboard, metrics: Sequence[str] = METRICS) -> dict[Path, str]:
+def render_files(lb: Leaderboard, metrics: Sequence[str] = METRICS, profile_scores: Sequence[str] = ()) -> dict[Path, str]:
     """Every generated file of a leaderboard directory and its new content."""
-    t = tables(lb, metrics)
+    t = tables(lb, metrics, profile_scores)
     readme = lb.directory / "README.md"
     text = readme.read_text(encoding="utf-8") if readme.is_file() else _default_readme(lb)
     if START not in text or END not in text:
@@ -264,14 +265,14 @@ def render_files(lb: Leaderboard, metrics: Sequence[str] = METRICS) -> dict[Path
     return {readme: text, lb.directory / "table.csv": t["csv"], lb.directory / "table.tex": t["latex"] + "\n"}
 
 
-def write(lb: Leaderboard, metrics: Sequence[str] = METRICS) -> list[Path]:
+def write(lb: Leaderboard, metrics: Sequence[str] = METRICS, profile_scores: Sequence[str] = ()) -> list[Path]:
     """Regenerate the leaderboard's README table, CSV and LaTeX files; returns the paths written."""
-    files = render_files(lb, metrics)
+    files = render_files(lb, metrics, profile_scores)
     for path, text in files.items():
         path.write_text(text, encoding="utf-8")
     return list(files)
 
 
-def stale(lb: Leaderboard, metrics: Sequence[str] = METRICS) -> list[Path]:
+def stale(lb: Leaderboard, metrics: Sequence[str] = METRICS, profile_scores: Sequence[str] = ()) -> list[Path]:
     """The generated files that differ from what the records give now (for CI: the table is up to date)."""
-    return [p for p, text in render_files(lb, metrics).items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
+    return [p for p, text in render_files(lb, metrics, profile_scores).items() if not p.is_file() or p.read_text(encoding="utf-8") != text]

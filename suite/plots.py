@@ -5,8 +5,11 @@
 * :func:`info_plane_figure`: one panel per regime; per block, the trajectory of
   (nHSIC(X; T_l), nHSIC(Y; T_l)) over the probe epochs, averaged over seeds, coloured by depth; marker
   size grows with the epoch, the initialization is a hollow circle and the end a filled square.
+* :func:`profiles_figure`: the performance profile of every regime over the tasks for one score
+  (``suite.profiles``), a step line per regime, told apart by colour, line style and marker (readable in
+  greyscale), the legend outside the axes with each regime's profile area.
 
-Both read results only (nothing is re-run) and write PNG and PDF, one figure per task. They are also
+All read results only (nothing is re-run) and write PNG and PDF, one figure per task. They are also
 the ``curves`` and ``information-plane`` report sections (``suite.reports.figures``) and the
 ``e2ebench plot`` commands (``suite.plots_cli``).
 Figures are built on :class:`matplotlib.figure.Figure` (Agg canvas), never through ``pyplot``.
@@ -23,10 +26,12 @@ import numpy as np
 
 from suite.paths import slug
 from suite.results import ResultSet
-from suite.scores import steady_seconds
+from suite.scores import score_of, steady_seconds
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    from suite.profiles import Profile
 
 FORMATS = ("png", "pdf")
 DPI = 150
@@ -209,4 +214,62 @@ def write_info_planes(results: ResultSet, out_dir: str | Path) -> list[Path]:
         fig = info_plane_figure(group)
         if fig is not None:
             paths += save(fig, Path(out_dir), f"info-plane-{slug(group.task, 'task')}")
+    return paths
+
+
+# Okabe and Ito's colour-blind-safe palette (its yellow, faint on white, swapped for grey), paired with line styles and markers so that lines stay apart in greyscale.
+_PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999")  # grey for yellow
+_LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)), (0, (8, 2, 2, 2)))
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
+PROFILE_WIDTH = 6.5  # inches: the text width of a two-column paper (fits one column of a one-column paper)
+
+
+def profiles_figure(profile: Profile, labels: dict[str, str] | None = None) -> Figure:
+    """rho(tau) of every regime for tau in [1, tau_max], regimes ordered by profile area (best first); ``labels``
+    names regimes in the legend (default: their labels)."""
+    from matplotlib.figure import Figure
+
+    from suite.profiles import taus as tau_grid
+
+    aucs = profile.aucs()
+    order = sorted(profile.regimes, key=lambda r: -aucs[r])
+    grid = tau_grid(profile.tau_max)
+    fig = Figure(figsize=(PROFILE_WIDTH, 3.0), layout="constrained")
+    ax = fig.subplots()
+    every = max(len(grid) // 8, 1)
+    for i, regime in enumerate(order):
+        ax.plot(grid, profile.rho(regime, grid), drawstyle="steps-post", color=_PALETTE[i % len(_PALETTE)],
+                ls=_LINESTYLES[i % len(_LINESTYLES)], marker=_MARKERS[i % len(_MARKERS)], ms=4,
+                markevery=(i * every // max(len(order), 1), every), lw=1.4,
+                label=f"{(labels or {}).get(regime, regime)} ({aucs[regime]:.3f})")
+    ax.set_xlim(1.0, profile.tau_max)
+    ax.set_ylim(-0.02, 1.02)
+    score = score_of(profile.score)
+    cost = f"1 - {score.name}" if score.direction == "higher" else score.name
+    ax.set_xlabel(f"τ: cost ({cost}) over the best cost on the task", fontsize=9)
+    ax.set_ylabel("fraction of tasks within τ", fontsize=9)
+    ax.tick_params(labelsize=8)
+    ax.grid(alpha=0.3)
+    ax.set_title(f"Performance profiles, {score.name}, {len(profile.tasks)} tasks", fontsize=10)
+    fig.legend(loc="outside right center", fontsize=8, title="regime (profile area)", title_fontsize=8, frameon=False)
+    return fig
+
+
+def write_profiles(results: ResultSet, out_dir: str | Path, scores: Sequence[str] = ("test_accuracy",)) -> list[Path]:
+    """``profiles-<score>.png/.pdf`` for each score; nothing when ``results`` has no finished result."""
+    from suite.profiles import performance_profile
+
+    if not results.finished():
+        return []
+    from suite.protocol import extra_budget
+
+    budgets: dict[str, float] = {}
+    for r in results:
+        if (b := extra_budget(r.record)) is not None:
+            budgets[r.regime.label] = max(b, budgets.get(r.regime.label, b))
+    labels = {regime: f"{regime} (×{b:g} budget)" for regime, b in budgets.items()}  # marked as in the tables
+    paths: list[Path] = []
+    for score in scores:
+        fig = profiles_figure(performance_profile(results, score), labels)
+        paths += save(fig, Path(out_dir), f"profiles-{slug(score, 'score')}")
     return paths

@@ -11,9 +11,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from suite.cli_common import PluginOpt, ResultsOpt, SuiteArg, fail, load, require_records
+from suite.cli_common import PluginOpt, ResultsOpt, SuiteArg, SuiteOrBoardArg, check_profile_scores, fail, load, require_records, suite_results
 
-app = typer.Typer(help="Plot learning curves and information planes from stored records (PNG and PDF).", no_args_is_help=True)
+app = typer.Typer(help="Plot learning curves, information planes and performance profiles from stored records (PNG and PDF).", no_args_is_help=True)
 
 _OutOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="output directory (default: RESULTS/plots/SUITE)")]
 
@@ -47,3 +47,31 @@ def curves(suite: SuiteArg = None, results: ResultsOpt = Path("results"), out: _
 def info_plane(suite: SuiteArg = None, results: ResultsOpt = Path("results"), out: _OutOpt = None, plugin: PluginOpt = None) -> None:
     """Information plane: one panel per regime, a trajectory per block coloured by depth; one figure per task."""
     _run_plot("info-plane", suite, results, out, plugin)
+
+
+@app.command("profiles")
+def profiles(
+    suite: SuiteOrBoardArg = None,
+    results: ResultsOpt = Path("results"),
+    metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="score to profile (repeatable; default: test_accuracy)")] = None,
+    out: _OutOpt = None,
+    plugin: PluginOpt = None,
+) -> None:
+    """Performance profiles (Dolan and More, as AlgoPerf): per regime, the fraction of tasks on which its cost is
+    within a factor tau of the best, for tau in [1, 4]; one figure per score. SUITE or RESULTS may be a leaderboard
+    directory. Definitions: docs/metrics.md, "Performance profiles"."""
+    from suite.paths import slug
+    from suite.plots import write_profiles
+
+    scores = metric or ["test_accuracy"]
+    check_profile_scores(scores, "--metric")
+    rs, ident = suite_results(suite, results, plugin)
+    target = out or results / "plots" / slug(ident["name"], "suite")
+    try:
+        paths = write_profiles(rs, target, scores)
+    except ValueError as exc:
+        fail(str(exc))
+    if not paths:
+        fail(f"nothing to plot: no finished records of suite {ident['name']} in {results}", code=1)
+    for p in paths:
+        typer.echo(str(p))
