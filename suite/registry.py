@@ -68,6 +68,13 @@ class Registry(Generic[T]):
         self._entries[name] = entry
         return entry
 
+    def replace(self, entry: T) -> T:
+        """Register ``entry`` in place of the entry of the same name (for stand-ins described again from
+        another file, :mod:`suite.untrusted`)."""
+        self._validate(entry)
+        self._entries[entry.name] = entry  # type: ignore[attr-defined]
+        return entry
+
     def load(self) -> None:
         """Import the built-in entries and the entry points (once)."""
         if self._loaded:

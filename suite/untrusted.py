@@ -102,10 +102,14 @@ def register_described(path: str | Path, described: Sequence[dict[str, Any]]) ->
         name = str(desc.get("name"))
         if name in registry.regimes:
             existing = registry.regimes.get(name)
-            if is_untrusted(existing) or _defined_in(existing, path):
-                # described before, or this process already imported the file as a trusted --plugin: its code
-                # has run here, so the class itself stands for it
+            if _defined_in(existing, path):
+                # this process already imported the file as a trusted --plugin: its code has run here, so
+                # the class itself stands for it
                 out.append(existing)
+                continue
+            if is_untrusted(existing):  # described before: from this file, or another with the same name
+                same = Path(existing.untrusted_file) == path and existing.code_sha256 == sha  # type: ignore[attr-defined]
+                out.append(existing if same else registry.regimes.replace(_stand_in(desc, path, sha)))
                 continue
         out.append(registry.regimes.register(_stand_in(desc, path, sha)))
     return out

@@ -6,6 +6,8 @@ import math
 
 import pytest
 
+from suite.scores import Score
+
 from suite import profiles
 from suite.records import EpochRecord, Provenance, Record, SuiteRef
 from suite.results import ResultSet
@@ -67,7 +69,7 @@ def test_a_neutral_score_or_a_higher_score_outside_0_1_has_no_profile():
     with pytest.raises(ValueError, match="neutral"):
         profiles.performance_profile(rs, "selected_epoch")
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        profiles.cost_of(3.0, profiles.score_of("final_nhsic_y"))
+        profiles.cost_of(3.0, Score("gain", "higher", "a higher-is-better score that is not a fraction"))
 
 
 def test_tables_show_the_profile_area_when_asked():
