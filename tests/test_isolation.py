@@ -143,7 +143,7 @@ enabled = false
 '''
 
 ALL = ["hostile-rewrite", "hostile-forge", "hostile-peek", "hostile-exit", "hostile-hard-exit", "hostile-sleep", "hostile-allocate"]
-SANDBOXES = [False] + ([True] if sandbox.bubblewrap() else [])
+SANDBOXED = sandbox.bubblewrap() is not None  # CI installs bubblewrap; the other mode is tested by the rewrite alone
 
 
 def _write(tmp_path: Path, results: Path, regimes: list[str]) -> tuple[Path, Path]:
@@ -158,13 +158,14 @@ def _by_regime(results: Path) -> dict[str, object]:
     return {r.regime_label: r for r in Store(results, quarantine=False)}
 
 
-@pytest.mark.parametrize("sandboxed", SANDBOXES, ids=lambda s: "bubblewrap" if s else "no-sandbox")
-def test_hostile_regimes_are_contained(tmp_path, sandboxed):
+def test_hostile_regimes_are_contained(tmp_path):
+    """Every hostile case in one suite, under bubblewrap where it works (else without a sandbox)."""
+    sandboxed = SANDBOXED
     results = tmp_path / "results"
     plugin, suite = _write(tmp_path, results, ALL)
     runner = CliRunner()
     first = runner.invoke(app, ["run", str(suite), "--results", str(results), "--no-progress", "--untrusted", str(plugin),
-                                "--cell-timeout", "25", "--cell-memory", "3000", "--sandbox" if sandboxed else "--no-sandbox"])
+                                "--cell-timeout", "10", "--cell-memory", "3000", "--sandbox" if sandboxed else "--no-sandbox"])
     assert first.exit_code == 1, first.output  # cells failed: the run must not pass
     records = _by_regime(results)
     assert set(records) == {"e2e", *ALL}
@@ -194,6 +195,19 @@ def test_hostile_regimes_are_contained(tmp_path, sandboxed):
     assert records["hostile-allocate"].status == "failed" and "memory" in records["hostile-allocate"].error
 
 
+@pytest.mark.skipif(not SANDBOXED, reason="without bubblewrap the whole hostile suite already runs without a sandbox")
+def test_without_a_sandbox_a_rewritten_store_is_restored_and_the_cell_failed(tmp_path):
+    results = tmp_path / "results"
+    plugin, suite = _write(tmp_path, results, ["hostile-rewrite"])
+    out = CliRunner().invoke(app, ["run", str(suite), "--results", str(results), "--no-progress", "--untrusted", str(plugin),
+                                   "--no-sandbox"])
+    assert out.exit_code == 1, out.output
+    records = _by_regime(results)
+    assert records["e2e"].status == "ok" and records["e2e"].summary["test_accuracy"] < 1.0
+    assert records["hostile-rewrite"].status == "failed" and "changed files" in records["hostile-rewrite"].error
+    assert Store(results).verify() == []
+
+
 def test_hostile_submission_cannot_touch_the_leaderboard(tmp_path):
     """Under ``submit`` the leaderboard's baseline records are guarded as well as the results store."""
     lb_root = tmp_path / "leaderboard"
@@ -219,7 +233,8 @@ def test_isolated_worker_computes_what_the_harness_process_does(tmp_path):
     from suite.spec import load_suite
 
     ref = SuiteRef(name="ci", version="1.0", sha256="")
-    for cell in [c for c in plan(load_suite("ci")) if c.seed == 0 and c.regime.label in ("e2e", "layerwise-seq")]:
+    # layerwise-seq: a predictor of its own per stage (rebuilt by the harness from its configuration)
+    for cell in [c for c in plan(load_suite("ci")) if c.seed == 0 and c.regime.label == "layerwise-seq"]:
         data = load_task_data(cell.task)
         here = run_cell(cell, ref, data)
         there = run_cell(cell, ref, data, Isolation(enabled=True, sandbox=False))
