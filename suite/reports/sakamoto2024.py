@@ -38,7 +38,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -287,6 +287,20 @@ def _estimators(runs: Sequence[Run]) -> list[str]:
     return [e for e in ESTIMATORS if any(e in r.planes for r in runs)]
 
 
+def _layerwise_pairs(runs: Sequence[Run], notes: list[str]) -> Iterator[tuple[str, str, list[Run], str, list[Run]]]:
+    """Per task, the E2E baseline's runs against each layer-wise regime's: ``(task, baseline label, its runs,
+    layer-wise label, its runs)``; a task without baseline records is noted in ``notes`` and skipped."""
+    for task, regimes in group(runs).items():
+        base = _baseline(regimes)
+        if base is None:
+            notes.append(f"{task}: no {BASELINE} records")
+            continue
+        base_label, base_runs = base
+        for label, others in regimes.items():
+            if others[0].layerwise:
+                yield task, base_label, base_runs, label, others
+
+
 def _plane_comparisons(runs: Sequence[Run], value: Callable[[Run, str], float | None], digits: int,
                        value_name: str) -> tuple[list[Verdict], dict[str, list[Verdict]], str, list[str]]:
     """E2E against every layer-wise regime on every task, with ``value(run, estimator)`` per run and
@@ -295,32 +309,24 @@ def _plane_comparisons(runs: Sequence[Run], value: Callable[[Run, str], float | 
     by_estimator: dict[str, list[Verdict]] = {}
     usable = [r for r in runs if not r.probe_not_applicable]
     chosen = _estimators(usable)
-    for task, regimes in group(usable).items():
-        base = _baseline(regimes)
-        if base is None:
-            notes.append(f"{task}: no {BASELINE} records")
-            continue
-        base_label, base_runs = base
-        for label, others in regimes.items():
-            if not others[0].layerwise:
+    for task, base_label, base_runs, label, others in _layerwise_pairs(usable, notes):
+        per: dict[str, Verdict] = {}
+        cells = []
+        for est in chosen:
+            c = compare_runs(base_runs, others, lambda r, e=est: value(r, e))
+            if c.n_a == 0 or c.n_b == 0:
+                cells.append("—")
                 continue
-            per: dict[str, Verdict] = {}
-            cells = []
-            for est in chosen:
-                c = compare_runs(base_runs, others, lambda r, e=est: value(r, e))
-                if c.n_a == 0 or c.n_b == 0:
-                    cells.append("—")
-                    continue
-                per[est] = c.verdict
-                by_estimator.setdefault(est, []).append(c.verdict)
-                cells.append(f"{_fmt(c.difference, digits, sign=True)} (p {_p(c)}): {c.verdict}")
-                details.append([task, f"{base_label} vs {label}", ESTIMATOR_NAMES[est],
-                                _summary([v for r in base_runs if (v := value(r, est)) is not None], digits),
-                                _summary([v for r in others if (v := value(r, est)) is not None], digits),
-                                _ci(c, digits), c.test, _p(c), c.verdict])
-            verdict = agreement(per)
-            verdicts.append(verdict)
-            rows.append([task, f"{base_label} vs {label}", f"{_seeds(base_runs)} / {_seeds(others)}", *cells, f"**{verdict}**"])
+            per[est] = c.verdict
+            by_estimator.setdefault(est, []).append(c.verdict)
+            cells.append(f"{_fmt(c.difference, digits, sign=True)} (p {_p(c)}): {c.verdict}")
+            details.append([task, f"{base_label} vs {label}", ESTIMATOR_NAMES[est],
+                            _summary([v for r in base_runs if (v := value(r, est)) is not None], digits),
+                            _summary([v for r in others if (v := value(r, est)) is not None], digits),
+                            _ci(c, digits), c.test, _p(c), c.verdict])
+        verdict = agreement(per)
+        verdicts.append(verdict)
+        rows.append([task, f"{base_label} vs {label}", f"{_seeds(base_runs)} / {_seeds(others)}", *cells, f"**{verdict}**"])
     headers = ["task", "comparison", "seeds", *(f"{ESTIMATOR_NAMES[e]}: {BASELINE} − layer-wise" for e in chosen), "verdict"]
     table = tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True) if rows else ""
     if details:
@@ -342,21 +348,13 @@ AGREEMENT_RULE = ("decided with each estimator recorded (the paper's nHSIC and t
 def check_accuracy(runs: Sequence[Run]) -> ClaimResult:
     """Claim 1: end-to-end training reaches a higher test accuracy than layer-wise training."""
     rows, verdicts, notes = [], [], []
-    for task, regimes in group(runs).items():
-        base = _baseline(regimes)
-        if base is None:
-            notes.append(f"{task}: no {BASELINE} records")
-            continue
-        base_label, base_runs = base
-        for label, others in regimes.items():
-            if not others[0].layerwise:
-                continue
-            sizes = [r.n_test for r in (*base_runs, *others) if r.n_test]
-            c = compare_runs(base_runs, others, lambda r: r.test_accuracy, n_test=min(sizes) if sizes else None)
-            verdicts.append(c.verdict)
-            rows.append([task, f"{base_label} vs {label}", _summary([r.test_accuracy for r in base_runs if r.test_accuracy is not None], 4),
-                         _summary([r.test_accuracy for r in others if r.test_accuracy is not None], 4), _ci(c, 4), c.test, _p(c),
-                         f"{_seeds(base_runs)} / {_seeds(others)}", f"**{c.verdict}**"])
+    for task, base_label, base_runs, label, others in _layerwise_pairs(runs, notes):
+        sizes = [r.n_test for r in (*base_runs, *others) if r.n_test]
+        c = compare_runs(base_runs, others, lambda r: r.test_accuracy, n_test=min(sizes) if sizes else None)
+        verdicts.append(c.verdict)
+        rows.append([task, f"{base_label} vs {label}", _summary([r.test_accuracy for r in base_runs if r.test_accuracy is not None], 4),
+                     _summary([r.test_accuracy for r in others if r.test_accuracy is not None], 4), _ci(c, 4), c.test, _p(c),
+                     f"{_seeds(base_runs)} / {_seeds(others)}", f"**{c.verdict}**"])
     headers = ["task", "comparison", f"{BASELINE} test acc.", "layer-wise test acc.", "difference [90 % CI]", "test", "p",
                "seeds", "verdict"]
     table = tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True) if rows else ""
