@@ -472,8 +472,9 @@ def reproduce(
     plugin: PluginOpt = None,
     isolate: IsolateOpt = False,
 ) -> None:
-    """Re-run the cell of each record (with the threads it trained with) and compare result hashes: the
-    deterministic part of the record (learning curve without timings, measurements, summary). Exits 1 if any differs."""
+    """Re-run the cell of each record (with the threads it trained with) and compare what both runs measured:
+    the deterministic part of the record (learning curve without timings, probes, notes, summary) less the
+    information-plane summaries that every reader recomputes. Exits 1 if any differs."""
     from suite.registry import RegistryError, load_plugin_file
     from suite.runner import Isolation
     from suite.verify import ReproduceError
@@ -492,10 +493,11 @@ def reproduce(
             fail(f"{path}: {exc}", code=1)
         title = f"{r.original.task_label} / {r.original.regime_label} / seed {r.original.seed}"
         if r.identical:
-            typer.echo(f"reproduced  {title}: result hash {r.got[:16]}")
+            rescored = f" (derived summaries re-scored by this version: {', '.join(r.rescored)})" if r.rescored else ""
+            typer.echo(f"reproduced  {title}: measured hash {r.got[:16]}{rescored}")
         else:
             differ += 1
-            typer.secho(f"DIFFERS     {title}: result hash {r.expected[:16]} -> {r.got[:16]}; {r.first_difference()}", fg=typer.colors.RED)
+            typer.secho(f"DIFFERS     {title}: measured hash {r.expected[:16]} -> {r.got[:16]}; {r.first_difference()}", fg=typer.colors.RED)
     if differ:
         raise typer.Exit(1)
 

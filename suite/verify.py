@@ -5,7 +5,10 @@
   part, and it sits in the file named by its ``cell_hash``. A leaderboard directory's manifest must
   also list only records that exist and verify. Nothing is moved.
 * :func:`reproduce` rebuilds a record's cell from the record alone (task, regime, versions, params,
-  budget, seed, probe), trains it again with the record's thread count, and compares result hashes.
+  budget, seed, probe), trains it again with the record's thread count, and compares what both runs
+  measured: the result hash less the information-plane summaries, which every reader recomputes from
+  the record's trajectories with the current definitions (:func:`suite.plane.is_summary`), so a record
+  sealed before a definition changed still reproduces when its training and probes do.
 """
 
 from __future__ import annotations
@@ -15,9 +18,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from suite import backend, registry
-from suite.records import Record, SuiteRef
-from suite.scores import result_hash
+from suite import backend, plane, registry
+from suite.records import RESULT_HASH_EXCLUDES, Record, SuiteRef
 from suite.store import Problem, Store, check_file
 
 
@@ -97,21 +99,41 @@ def cell_of(record: Record) -> Any:
     return cell
 
 
+def measured_hash(record: Record) -> str:
+    """The result hash of ``record`` less its derived information-plane summaries: what the cell measured."""
+    derived = {name for name in record.summary if plane.is_summary(name)}
+    return record.compute_result_hash(varying_scores=RESULT_HASH_EXCLUDES | derived)
+
+
 @dataclasses.dataclass
 class Reproduction:
     """A record and its re-run."""
 
     original: Record
     rerun: Record
-    expected: str
-    got: str
+
+    @property
+    def expected(self) -> str:
+        """The original's measured hash (:func:`measured_hash`)."""
+        return measured_hash(self.original)
+
+    @property
+    def got(self) -> str:
+        """The re-run's measured hash."""
+        return measured_hash(self.rerun)
 
     @property
     def identical(self) -> bool:
         return self.expected == self.got
 
+    @property
+    def rescored(self) -> list[str]:
+        """Derived summaries whose stored value differs from this e2ebench's definition (read recomputed)."""
+        a, b = self.original.summary, self.rerun.summary
+        return sorted(k for k in set(a) | set(b) if plane.is_summary(k) and a.get(k) != b.get(k))
+
     def first_difference(self) -> str | None:
-        """Where the learning curves first differ, in words (None if they do not)."""
+        """Where the two runs first differ, in words (None if they do not)."""
         if self.identical:
             return None
         if self.original.status != self.rerun.status:
@@ -122,7 +144,31 @@ class Reproduction:
                     return f"epoch {a.epoch}: {name} {getattr(a, name)!r} -> {getattr(b, name)!r}"
         if len(self.original.history) != len(self.rerun.history):
             return f"{len(self.original.history)} epochs -> {len(self.rerun.history)}"
-        return "the learning curves agree; the measurements, notes or summary differ"
+        fields = _differing_fields(self.original, self.rerun)
+        return "the learning curves agree; differs: " + (", ".join(fields[:5]) + (" ..." if len(fields) > 5 else "") if fields else "?")
+
+
+def _differing_fields(a: Record, b: Record) -> list[str]:
+    """Dotted paths of the measured fields (probes, notes, summary, parameters) where ``a`` and ``b`` differ."""
+    out: list[str] = []
+
+    def walk(x: Any, y: Any, path: str) -> None:
+        if isinstance(x, dict) and isinstance(y, dict):
+            for k in sorted(set(x) | set(y), key=str):
+                if k != "seconds":
+                    walk(x.get(k), y.get(k), f"{path}.{k}" if path else str(k))
+        elif isinstance(x, list) and isinstance(y, list) and len(x) == len(y):
+            for i, (u, v) in enumerate(zip(x, y)):
+                walk(u, v, f"{path}[{i}]")
+        elif x != y:
+            out.append(path)
+
+    skip = RESULT_HASH_EXCLUDES | {k for k in set(a.summary) | set(b.summary) if plane.is_summary(k)}
+    for name in ("num_params", "notes", "reinitialization"):
+        walk(a.model_dump(mode="json").get(name), b.model_dump(mode="json").get(name), name)
+    walk([h.probe for h in a.history], [h.probe for h in b.history], "probe")
+    walk({k: v for k, v in a.summary.items() if k not in skip}, {k: v for k, v in b.summary.items() if k not in skip}, "summary")
+    return out
 
 
 def reproduce(path: str | Path, isolation: Any = None) -> Reproduction:
@@ -141,7 +187,7 @@ def reproduce(path: str | Path, isolation: Any = None) -> Reproduction:
     cell = cell_of(found)
     suite = SuiteRef(name=found.suite.name, version=found.suite.version, sha256=found.suite.sha256)
     rerun = run_cell(cell, suite, load_task_data(cell.task), isolation or Isolation())
-    return Reproduction(found, rerun, found.result_hash or result_hash(found), rerun.result_hash or result_hash(rerun))
+    return Reproduction(found, rerun)
 
 
 def as_json(report: VerifyReport) -> str:
