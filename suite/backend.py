@@ -1,22 +1,30 @@
-"""The one place for backend-specific code: seeding, determinism, device description, memory, JIT.
+"""The one place for backend-specific code: seeding, determinism, device description, memory, JIT, and
+the environment a worker process needs before it imports the backend (devices it sees, on-demand memory).
 
-Everything else in e2ebench uses ``keras`` and ``keras.ops`` only.
+Everything else in e2ebench uses ``keras`` and ``keras.ops`` only. This module imports Keras only when a
+function needs it, so a worker can set its environment (:func:`worker_environment`) before the backend loads.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 import platform
 import resource
+import shutil
+import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import keras
+log = logging.getLogger(__name__)
 
 
 def name() -> str:
     """The Keras backend in use: ``tensorflow``, ``jax`` or ``torch``."""
+    import keras
+
     return keras.backend.backend()
 
 
@@ -28,6 +36,8 @@ def seed_everything(seed: int) -> None:
 
     Same seed, backend and machine -> identical training (up to wall times).
     """
+    import keras
+
     global _determinism_enabled
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
@@ -286,3 +296,96 @@ def package_versions() -> dict[str, str]:
         except md.PackageNotFoundError:
             continue
     return out
+
+
+# --- Worker processes: which devices each sees, and memory allocated on demand -------------------------
+
+#: JAX's allocator is capped a little below a worker's share of a GPU: the CUDA context and the other
+#: workers' contexts on the same device take some memory outside it.
+JAX_FRACTION_MARGIN = 0.9
+#: Environment variables that are the user's to set: a worker keeps the driver's value when there is one.
+_MEMORY_VARIABLES = ("TF_FORCE_GPU_ALLOW_GROWTH", "XLA_PYTHON_CLIENT_PREALLOCATE", "XLA_PYTHON_CLIENT_MEM_FRACTION",
+                     "XLA_PYTHON_CLIENT_ALLOCATOR")
+_BACKEND_MODULES = ("keras", "tensorflow", "jax", "torch")
+
+
+def worker_environment(backend: str, *, threads: int, slot: int | None = None, gpus: Sequence[str] = (),
+                       gpu_fraction: float | None = None, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment variables a worker process sets before it imports the backend. A pure function.
+
+    Args:
+        backend: the Keras backend the cells train with (the driver's; it is part of every cell's hash).
+        threads: the CPU threads every cell trains with (:func:`training_threads`).
+        slot: the number of a process-pool worker; with ``gpus`` it sees only ``gpus[slot % len(gpus)]``
+            (round-robin). Ray workers pass None: Ray sets ``CUDA_VISIBLE_DEVICES`` itself.
+        gpus: the device ids the driver may use (:func:`visible_gpus`).
+        gpu_fraction: the share of one GPU each cell is given (below 1: several cells share a device);
+            JAX's allocator is then capped at that share (``XLA_PYTHON_CLIENT_MEM_FRACTION``).
+        environ: the driver's environment; memory settings it already has are left as they are.
+
+    Memory is allocated on demand, never reserved up front: TensorFlow's memory growth
+    (``TF_FORCE_GPU_ALLOW_GROWTH``), JAX without preallocation (``XLA_PYTHON_CLIENT_PREALLOCATE``);
+    PyTorch's caching allocator already grows on demand.
+    """
+    environ = environ or {}
+    threads = max(1, int(threads))
+    env = {"KERAS_BACKEND": backend, "E2EBENCH_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
+    if slot is not None and gpus:
+        env["CUDA_VISIBLE_DEVICES"] = str(gpus[slot % len(gpus)])
+    memory: dict[str, str] = {}
+    if backend == "tensorflow":
+        memory["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
+    elif backend == "jax":
+        memory["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
+        if gpu_fraction is not None and 0 < gpu_fraction < 1:
+            memory["XLA_PYTHON_CLIENT_MEM_FRACTION"] = f"{math.floor(gpu_fraction * JAX_FRACTION_MARGIN * 1000) / 1000:.3f}"
+    env.update({k: v for k, v in memory.items() if k not in environ})
+    return env
+
+
+def parse_visible_devices(value: str | None) -> list[str] | None:
+    """The device ids a ``CUDA_VISIBLE_DEVICES`` value lists (None: the variable is unset, every device is
+    visible; an empty list: none is, as with ``""`` or ``-1``)."""
+    if value is None:
+        return None
+    ids = [part.strip() for part in value.split(",") if part.strip()]
+    return [] if not ids or ids[0].startswith("-") else ids
+
+
+def visible_gpus(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The GPUs this process may hand to workers: those ``CUDA_VISIBLE_DEVICES`` lists, else every GPU
+    ``nvidia-smi`` reports (no backend is initialized for it); empty on a machine without NVIDIA GPUs."""
+    listed = parse_visible_devices((os.environ if environ is None else environ).get("CUDA_VISIBLE_DEVICES"))
+    if listed is not None:
+        return listed
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return []
+    try:
+        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [str(i) for i, line in enumerate(out.stdout.splitlines()) if line.startswith("GPU ")] if out.returncode == 0 else []
+
+
+def apply_worker_environment(env: Mapping[str, str]) -> None:
+    """Set ``env`` (from :func:`worker_environment`) in this process; call it before the backend is imported.
+    A backend imported earlier still reads most of these when it first touches a device, so this only logs."""
+    early = [m for m in _BACKEND_MODULES if m in sys.modules]
+    if early:
+        log.debug("worker environment set after %s was imported; device settings apply from its first device use", ", ".join(early))
+    os.environ.update(env)
+
+
+def configure_devices() -> None:
+    """Once the backend is imported, before its first op: let each visible GPU allocate memory on demand
+    (TensorFlow's memory growth; JAX and PyTorch follow their environment). Nothing on a CPU."""
+    if name() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except (RuntimeError, ValueError):  # the device is initialized already: it keeps its setting
+            pass

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from suite import gate as gate_rules
-from suite.cli_common import (BackendOpt, CellMemoryOpt, CellTimeoutOpt, DataDirOpt, DownloadOpt, DryRunOpt, IsolateOpt, Kind,
+from suite.cli_common import (AddressOpt, BackendOpt, CellMemoryOpt, CellTimeoutOpt, CpusPerCellOpt, DataDirOpt, DownloadOpt, DryRunOpt,
+                              ExecutorKind, ExecutorOpt, GpusPerCellOpt, IsolateOpt, Kind,
                               PluginOpt, ProfileAucOpt, ResultsOpt, SandboxOpt, SuiteArg, SuiteOrBoardArg, TableFormat, ThreadsOpt, UntrustedOpt, VerboseOpt,
-                              check_metrics, check_profile_scores, configure_data, fail, isolation, load, require_records, set_threads,
-                              suite_results)
+                              check_metrics, check_profile_scores, configure_data, executor_for, fail, isolation, load, require_records,
+                              set_threads, suite_results)
 
 if TYPE_CHECKING:
     from suite.spec import Suite
@@ -35,6 +36,10 @@ def run(
     progress: Annotated[bool, typer.Option(help="show a progress bar over cells")] = True,
     table_format: Annotated[TableFormat, typer.Option("--format", "-f", help="format of the table printed at the end")] = TableFormat.md,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="worker processes (1: run cells in this process)")] = 1,
+    executor: ExecutorOpt = ExecutorKind.local,
+    address: AddressOpt = None,
+    cpus_per_cell: CpusPerCellOpt = None,
+    gpus_per_cell: GpusPerCellOpt = None,
     data_dir: DataDirOpt = None,
     download: DownloadOpt = False,
     untrusted: UntrustedOpt = None,
@@ -50,14 +55,16 @@ def run(
 
     The plan (cells to run, reused, not applicable) is printed first. Exits 1 when a cell failed or a
     task's data is not available (a diverged cell is a finished result, not a failure), 130 when interrupted."""
+    set_threads(threads)
+    runner = executor_for(executor, jobs, address, cpus_per_cell, gpus_per_cell)  # before any import of a backend
     from suite.executor import run_suite
     from suite.plan import plan
+    from suite.ray_executor import RayUnavailable
     from suite.results import ResultSet
     from suite.schedule import schedule
     from suite.store import Store
     from suite.tables import leaderboard_table
 
-    set_threads(threads)
     iso = isolation(isolate, sandbox, cell_timeout, cell_memory, untrusted)
     spec = load(suite, plugin, untrusted, iso.sandbox)
     configure_data(spec, data_dir, download)
@@ -68,7 +75,9 @@ def run(
     if dry_run:
         return
     try:
-        report = run_suite(spec, store, progress=progress, cells=cells, jobs=jobs, plugins=plugin or [], isolation=iso)
+        report = run_suite(spec, store, progress=progress, cells=cells, jobs=jobs, plugins=plugin or [], isolation=iso, executor=runner)
+    except RayUnavailable as exc:  # the cluster cannot be reached or cannot fit a cell: nothing was trained
+        fail(str(exc), code=1)
     except KeyboardInterrupt:
         typer.echo("\ninterrupted: finished cells are saved; run the same command again to resume.", err=True)
         raise typer.Exit(130)
@@ -104,9 +113,9 @@ def validate(
     plugin: PluginOpt = None,
 ) -> None:
     """Check a suite file without running it."""
+    spec = load(suite, plugin)  # a TOML error is reported before any task code (or backend) is imported
     from suite.plan import plan
 
-    spec = load(suite, plugin)
     cells = plan(spec)
     na = sum(c.not_applicable is not None for c in cells)
     typer.echo(f"{spec.source}: ok — suite {spec.name} {spec.version}, {len(spec.tasks)} tasks, {len(spec.regimes)} regimes, {len(spec.seeds)} seeds{_trials(spec, ', ')}, {len(cells)} cells ({na} not applicable)")
@@ -134,12 +143,15 @@ def list_(
         rows = [[c.name, c.version, c.description, c.citation] for c in registry.regimes]
         typer.echo(tabulate(rows, headers=["regime", "version", "description", "citation"], tablefmt="simple", maxcolwidths=[None, None, 60, 50], disable_numparse=True))
     elif kind is Kind.suites:
-        from suite.spec import load_suite, shipped_suites
+        from suite.spec import SpecError, shipped_suites, summarize_suite
 
         rows = []
-        for name in shipped_suites():
-            s = load_suite(name)
-            rows.append([s.name, s.version, len(s.tasks) * len(s.regimes) * len(s.seeds) * s.n_trials, s.description])
+        try:
+            for name in shipped_suites():  # read from the files alone: no task code, no backend
+                s = summarize_suite(name)
+                rows.append([s.name, s.version, s.cells, s.description])
+        except SpecError as exc:
+            fail(str(exc))
         typer.echo(tabulate(rows, headers=["suite", "version", "cells", "description"], tablefmt="simple", disable_numparse=True))
     elif kind is Kind.metrics:
         rows = [[s.name, s.direction, s.group, s.description] for s in registry.scores]

@@ -27,6 +27,17 @@ CellMemoryOpt = Annotated[Optional[float], typer.Option("--cell-memory", min=64.
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads per cell (default 1, or $E2EBENCH_THREADS); results depend on it, so it is recorded; use --jobs to use more cores")]
 DownloadOpt = Annotated[bool, typer.Option("--download", help="download and prepare missing TFDS datasets (needs network access; without it a missing dataset is skipped with instructions)")]
 
+
+class ExecutorKind(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+ExecutorOpt = Annotated[ExecutorKind, typer.Option("--executor", help="where cells train: local (in this process, or --jobs N worker processes) or ray (one Ray task per cell, on a local Ray instance or a cluster; needs the ray extra)")]
+AddressOpt = Annotated[Optional[str], typer.Option("--address", help="--executor ray: the Ray cluster, HOST:6379 (default: $RAY_ADDRESS, else a local Ray instance started for the run)")]
+CpusPerCellOpt = Annotated[Optional[float], typer.Option("--cpus-per-cell", min=0.01, help="--executor ray: CPUs each cell's task asks for (default: --threads)")]
+GpusPerCellOpt = Annotated[Optional[float], typer.Option("--gpus-per-cell", min=0.0, help="--executor ray: GPUs each cell's task asks for; a fraction (0.25) shares a GPU between cells (default 0)")]
+
 ProfileAucOpt = Annotated[Optional[list[str]], typer.Option("--profile-auc", help="add a column with each regime's performance-profile area over the tasks for this score (repeatable; docs/metrics.md, \"Performance profiles\")")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="list every cell of the plan (run, reused, n/a) before starting")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="print the plan and exit 0: nothing is trained or written")]
@@ -71,15 +82,19 @@ def load(suite: str | None, plugins: list[Path] | None, untrusted: list[Path] | 
     errors into one clear message."""
     from suite.registry import RegistryError, load_plugin_file
     from suite.spec import SpecError, load_suite
-    from suite.untrusted import UntrustedError, load_untrusted, raw_task_keys
 
+    errors: tuple[type[Exception], ...] = (SpecError, RegistryError)
     try:
         for p in plugins or []:
             load_plugin_file(p)
-        for u in untrusted or []:
-            load_untrusted(u, raw_task_keys(suite), plugins=[str(p) for p in plugins or []], sandbox=sandbox)
+        if untrusted:  # suite.untrusted imports the backend: only when there is an untrusted file
+            from suite.untrusted import UntrustedError, load_untrusted, raw_task_keys
+
+            errors += (UntrustedError,)
+            for u in untrusted:
+                load_untrusted(u, raw_task_keys(suite), plugins=[str(p) for p in plugins or []], sandbox=sandbox)
         return load_suite(suite)
-    except (SpecError, RegistryError, UntrustedError) as exc:
+    except errors as exc:
         fail(str(exc))
 
 
@@ -105,6 +120,29 @@ def isolation(isolate: bool, sandbox: bool | None, cell_timeout: float | None, c
     return Isolation(enabled=enabled, sandbox=sandbox, limits=Limits(timeout=cell_timeout, memory_mb=cell_memory))
 
 
+
+
+def executor_for(kind: ExecutorKind, jobs: int, address: str | None, cpus_per_cell: float | None,
+                 gpus_per_cell: float | None):
+    """The :class:`suite.executor.Executor` the ``run`` options ask for (None: the local default for ``jobs``);
+    fails before any cell when the options do not fit together or Ray is not installed."""
+    ray_only = [name for name, value in (("--address", address), ("--cpus-per-cell", cpus_per_cell),
+                                         ("--gpus-per-cell", gpus_per_cell)) if value is not None]
+    if kind is ExecutorKind.local:
+        if ray_only:
+            fail(f"{', '.join(ray_only)}: only with --executor ray")
+        return None
+    if jobs > 1:
+        fail("--jobs is for the local executor; with --executor ray the cluster's CPUs and GPUs, and --cpus-per-cell "
+             "and --gpus-per-cell, decide how many cells train at once")
+    from suite.ray_executor import RayExecutor, RayUnavailable
+
+    try:
+        return RayExecutor(address, cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell or 0.0)
+    except RayUnavailable as exc:
+        fail(str(exc))
+    except ValueError as exc:
+        fail(f"--gpus-per-cell: {exc}")
 
 
 def check_metrics(metrics: list[str], option: str = "--metric") -> None:

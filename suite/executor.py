@@ -1,10 +1,11 @@
 """Scheduling cells: run the ones without a finished record, write each record as soon as it exists.
 
-Local, in one process, is the default: on a CPU the backend already uses every core. With
-``jobs > 1`` cells run in a pool of worker processes (spawned, each limited to its share of the
-cores), for many-core machines or several accelerators. Cells are independent; only the parent process
-writes records, so an interrupted run loses at most the cells in progress. Each cell is locked while it
-runs (:mod:`suite.locks`), so concurrent runs on one results directory share the cells.
+Local, in one process, is the default. With ``jobs > 1`` cells run in a pool of worker processes
+(spawned, each training with the same threads, each seeing its share of the GPUs), for many-core machines
+or several accelerators; :mod:`suite.ray_executor` runs them as Ray tasks on a cluster. Every executor
+is an :class:`Executor`: it yields each cell's outcome, and only this process writes records, so an
+interrupted run loses at most the cells in progress. Each cell is locked while it runs
+(:mod:`suite.locks`), so concurrent runs on one results directory share the cells.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tqdm.auto import tqdm
 
@@ -88,13 +89,47 @@ def describe(record: Record) -> str:
             f"test acc {s.get('test_accuracy', float('nan')):.3f} in {s.get('wall_seconds', 0.0):.1f}s")
 
 
+Outcome = tuple[Cell, "Record | DataUnavailable"]
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerSetup:
+    """What a worker process needs before its first cell: the plugin files to import, the stand-ins of
+    untrusted regimes (file, descriptions) and the CPU threads every cell trains with."""
+
+    plugins: tuple[str, ...] = ()
+    untrusted: tuple[tuple[str, list[dict[str, Any]]], ...] = ()
+    threads: int = 1
+
+
+class Executor(Protocol):
+    """Where cells train. :func:`run_suite` calls :meth:`start` once before the first cell, then
+    :meth:`outcomes` once per pass over the cells it holds, then :meth:`close`.
+
+    ``outcomes`` draws cells from ``cells`` only as it can start them (each is locked while it is drawn,
+    :mod:`suite.locks`) and yields ``(cell, record or DataUnavailable)`` as each finishes, in any order. It
+    never writes a record: the caller stores them. A cell whose worker dies gets a
+    :func:`suite.runner.failed_record`, and the run carries on.
+    """
+
+    def start(self) -> None: ...
+
+    def outcomes(self, cells: Iterable[Cell], ref: SuiteRef, isolation: Isolation, setup: WorkerSetup,
+                 started: Callable[[Cell], None]) -> Iterator[Outcome]: ...
+
+    def close(self) -> None: ...
+
+
 def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callable[[str], None] | None = None,
               cells: list[Cell] | None = None, jobs: int = 1, plugins: Sequence[str | os.PathLike[str]] = (),
-              isolation: Isolation | None = None, guard: Sequence[str | os.PathLike[str]] = ()) -> RunReport:
+              isolation: Isolation | None = None, guard: Sequence[str | os.PathLike[str]] = (),
+              executor: Executor | None = None) -> RunReport:
     """Run every cell of ``suite`` (or the given subset) that has no finished record in ``store``.
 
     Args:
-        jobs: worker processes; 1 runs the cells in this process.
+        jobs: worker processes; 1 runs the cells in this process (ignored when ``executor`` is given).
+        executor: where cells train (default: :class:`InProcess`, or :class:`ProcessPool` for ``jobs > 1``);
+            started only when there is a cell to run.
         plugins: plugin files the workers must import (those loaded here with ``--plugin``).
         isolation: where regime code runs (default: in process, except untrusted regimes, always isolated).
         guard: directories besides the store's whose records no isolated cell may change (a leaderboard's).
@@ -129,14 +164,16 @@ def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callabl
     claims = CellClaims(store, elsewhere, waiting=lambda cell: write(f"waiting  {cell.title}: another run is training it"))
     # An isolated worker without a sandbox could reach the files: every change it makes is undone.
     ledger = Ledger([store.records_dir, *(Path(g) / 'records' for g in guard)]) if any(isolated(c, isolation) for c in todo) else None
-    untrusted = _untrusted_descriptions(todo)
+    setup = WorkerSetup(tuple(str(p) for p in plugins), tuple(_untrusted_descriptions(todo)), backend.training_threads())
+    executor = executor or (InProcess() if jobs <= 1 else ProcessPool(jobs))
+    started = lambda cell: bar.set_postfix_str(cell.title, refresh=True)  # noqa: E731
     pending = todo
     try:
+        if pending:
+            executor.start()
         while pending:  # a second pass for the cells other runs held during the first, and so on
             taken = claims.take(pending)
-            results = (_in_process(taken, ref, bar, isolation) if jobs <= 1
-                       else _in_pool(taken, ref, jobs, [str(p) for p in plugins], isolation, untrusted))
-            for cell, outcome in results:
+            for cell, outcome in executor.outcomes(taken, ref, isolation, setup, started):
                 bar.update(1)
                 try:
                     if ledger is not None and (tampered := ledger.restore()):
@@ -158,12 +195,13 @@ def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callabl
                 write(describe(outcome) + (f" ({trial_label(cell.trial)})" if cell.trial else ""))
             pending = claims.put_off
     finally:
-        claims.close()
-        bar.close()
+        try:
+            if todo:
+                executor.close()
+        finally:
+            claims.close()
+            bar.close()
     return report
-
-
-Outcome = tuple[Cell, "Record | DataUnavailable"]
 
 
 def _tampered(record: Record, changes: list[str]) -> Record:
@@ -183,14 +221,47 @@ def _untrusted_descriptions(cells: Sequence[Cell]) -> list[tuple[str, list[dict[
     return [(f, list(d.values())) for f, d in found.items()]
 
 
-def _in_process(todo: Iterable[Cell], ref: SuiteRef, bar: tqdm, isolation: Isolation) -> Iterator[Outcome]:
-    if not backend.limit_threads(backend.training_threads()):
+class InProcess:
+    """Cells train one after another in this process (the default)."""
+
+    def start(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def outcomes(self, cells: Iterable[Cell], ref: SuiteRef, isolation: Isolation, setup: WorkerSetup,
+                 started: Callable[[Cell], None]) -> Iterator[Outcome]:
+        return _in_process(cells, ref, isolation, setup.threads, started)
+
+
+class ProcessPool:
+    """Cells train in ``jobs`` spawned worker processes; each worker sees one GPU of the visible ones,
+    assigned round-robin (:func:`suite.backend.worker_environment`)."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = max(1, int(jobs))
+
+    def start(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def outcomes(self, cells: Iterable[Cell], ref: SuiteRef, isolation: Isolation, setup: WorkerSetup,
+                 started: Callable[[Cell], None]) -> Iterator[Outcome]:
+        return _in_pool(cells, ref, self.jobs, setup, isolation)
+
+
+def _in_process(todo: Iterable[Cell], ref: SuiteRef, isolation: Isolation, threads: int,
+                started: Callable[[Cell], None]) -> Iterator[Outcome]:
+    if not backend.limit_threads(threads):
         log.warning("the backend already runs with another number of threads than %d: this run's results may differ "
-                    "from other executors' in the last digits", backend.training_threads())
+                    "from other executors' in the last digits", threads)
     cache = _DataCache()
     unavailable: dict[str, DataUnavailable] = {}
     for cell in todo:
-        bar.set_postfix_str(cell.title, refresh=True)
+        started(cell)
         if cell.task.label in unavailable:
             yield cell, unavailable[cell.task.label]
             continue
@@ -206,11 +277,14 @@ def _in_process(todo: Iterable[Cell], ref: SuiteRef, bar: tqdm, isolation: Isola
 _worker_cache: _DataCache | None = None
 
 
-def _init_worker(plugins: list[str], threads: int, untrusted: list[tuple[str, list]]) -> None:
+def _init_worker(plugins: Sequence[str], threads: int, untrusted: Sequence[tuple[str, list]]) -> None:
+    """Prepare a worker process (pool or Ray) for its cells; its environment is already set
+    (:func:`suite.backend.worker_environment`)."""
     global _worker_cache
     from suite.registry import load_plugin_file
     from suite.untrusted import register_described
 
+    backend.configure_devices()
     backend.limit_threads(threads)
     for path in plugins:
         load_plugin_file(Path(path))
@@ -228,13 +302,17 @@ def _work(cell: Cell, ref: SuiteRef, isolation: Isolation) -> Record | DataUnava
     return run_cell(cell, ref, data, isolation)
 
 
-def _in_pool(todo: Iterable[Cell], ref: SuiteRef, jobs: int, plugins: list[str], isolation: Isolation,
-             untrusted: list[tuple[str, list[dict[str, Any]]]]) -> Iterator[Outcome]:
-    threads = backend.training_threads()  # every cell trains with the same threads, whatever the executor
+def _in_pool(todo: Iterable[Cell], ref: SuiteRef, jobs: int, setup: WorkerSetup, isolation: Isolation) -> Iterator[Outcome]:
+    from suite.launch import start_pool_worker
+
     ctx = multiprocessing.get_context("spawn")  # fresh interpreters: no backend state is forked
+    gpus = backend.visible_gpus()
+    backend_name = backend.name()
 
     def new_pool() -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(plugins, threads, untrusted))
+        slots = ctx.Value("i", 0)  # each worker takes the next number: its GPU, round-robin
+        return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=start_pool_worker,
+                                   initargs=(slots, backend_name, gpus, list(setup.plugins), list(setup.untrusted), setup.threads))
 
     pool = new_pool()
     cells, pending = iter(todo), {}

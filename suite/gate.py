@@ -23,11 +23,13 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from suite import stats
-from suite.results import Aggregate, ResultSet
 from suite.scores import score_of
+
+if TYPE_CHECKING:  # imported where used: `e2ebench --help` loads this module and needs neither (nor a backend)
+    from suite import stats
+    from suite.results import Aggregate, ResultSet
 
 DEFAULT_METRICS = ("test_accuracy",)
 DEFAULT_ALPHA = 0.05
@@ -107,6 +109,8 @@ def verdict(metric: str, baseline: Aggregate, new: Aggregate, alpha: float = DEF
 def paired_comparison(a: Aggregate, b: Aggregate, *, higher_is_better: bool = True, alpha: float = DEFAULT_ALPHA) -> stats.Comparison:
     """``suite.stats.compare`` of "a is better than b": paired by seed when both have the same seeds, with the
     binomial floor of the smaller split for accuracies; for lower-is-better scores the values are negated."""
+    from suite import stats
+
     sign = 1.0 if higher_is_better else -1.0
     xs, ys = [sign * v for v in a.values], [sign * v for v in b.values]
     n_test = min((n for n in (a.n_test, b.n_test) if n), default=None)
@@ -119,6 +123,8 @@ def paired_comparison(a: Aggregate, b: Aggregate, *, higher_is_better: bool = Tr
 def compare(baseline: ResultSet, new: ResultSet, metrics: Sequence[str] = DEFAULT_METRICS,
             alpha: float = DEFAULT_ALPHA, require_all: bool = False) -> GateReport:
     """Compare each task x regime row of ``baseline`` with the same row of ``new`` (n/a rows are skipped)."""
+    from suite.results import ResultSet
+
     new_groups = new.group_by("task", "regime")
     out = []
     for (task, regime), base_group in baseline.group_by("task", "regime").items():

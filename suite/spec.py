@@ -36,12 +36,14 @@ import sys
 import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from suite import registry
-from suite.api import Budget, Params, Regime, Task
+
+if TYPE_CHECKING:  # suite.api imports Keras: a file with a TOML error is reported without loading a backend
+    from suite.api import Budget, Params, Regime, Task
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -547,6 +549,34 @@ def shipped_suites() -> list[str]:
     return sorted(p.stem for p in SUITES_DIR.glob("*.toml"))
 
 
+@dataclasses.dataclass(frozen=True)
+class SuiteSummary:
+    """What ``e2ebench list suites`` shows of a suite: read from its file alone, no task or regime loaded."""
+
+    name: str
+    version: str
+    description: str
+    cells: int  # tasks x regimes x seeds x trials, as the resolved suite counts them
+
+
+def summarize_suite(name_or_path: str | Path) -> SuiteSummary:
+    """A suite file's name, version, description and number of cells, without importing task code (or a
+    backend). Only the parts it reads are validated: :func:`load_suite` checks the rest."""
+    path = find_suite(str(name_or_path))
+    source = str(path)
+    try:
+        raw = tomllib.loads(_read_text(path))
+        info = SuiteInfo.model_validate(raw.get("suite"))
+        tasks, regimes = raw.get("tasks", []), raw.get("regimes", [])
+        suite_trials = len(TuningSettings.model_validate(raw["tuning"]).learning_rate) if "tuning" in raw else 0
+        sizes = [RegimeTuning.model_validate(r["tuning"]).size if isinstance(r, dict) and "tuning" in r else suite_trials
+                 for r in regimes]
+    except ValueError as exc:  # TOMLDecodeError and pydantic's ValidationError
+        raise SpecError(source, [f"{type(exc).__name__}: {str(exc).splitlines()[0]}; `e2ebench validate {source}` says more"]) from None
+    cells = len(tasks) * len(regimes) * len(info.seeds) * (max(sizes, default=0) or 1)
+    return SuiteSummary(info.name, info.version, info.description, cells)
+
+
 def load_suite(name_or_path: str | Path | None = None) -> Suite:
     """Read, validate and resolve a suite file (a path, or a shipped suite's name).
 
@@ -604,6 +634,8 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
     except ValidationError as exc:
         # Report unknown task/regime names too, so one pass shows every problem.
         raise SpecError(source, _format_validation_error(exc, [], SuiteFile) + _unknown_names(raw)) from None
+
+    from suite.api import Budget
 
     problems: list[str] = []
     n_trials = (len(spec.tuning.learning_rate) if spec.tuning is not None
