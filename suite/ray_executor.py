@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from suite import backend
 
 if TYPE_CHECKING:
+    from suite.api import DataUnavailable
     from suite.executor import Outcome, WorkerSetup
     from suite.plan import Cell
     from suite.records import Record, SuiteRef
@@ -173,7 +174,7 @@ class RayExecutor:
                 yield cell, _outcome(ray, obj, cell, ref)
 
 
-def _outcome(ray: ModuleType, obj: Any, cell: Cell, ref: SuiteRef) -> Record | Exception:
+def _outcome(ray: ModuleType, obj: Any, cell: Cell, ref: SuiteRef) -> Record | DataUnavailable:
     """What came back for ``cell``: its verified record, DataUnavailable, or a failed record saying why."""
     from suite.api import DataUnavailable
     from suite.runner import failed_record
