@@ -21,6 +21,7 @@ import math
 import os
 import pickle
 import site
+import socket
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -60,6 +61,19 @@ def resolve_address(address: str | None, environ: Mapping[str, str]) -> str:
     """The cluster to connect to: ``address``, else ``$RAY_ADDRESS``, else ``local`` (a Ray instance on this
     machine that the run starts and stops)."""
     return address or environ.get("RAY_ADDRESS") or LOCAL
+
+
+def unreachable(address: str, timeout: float = 5.0) -> str | None:
+    """Why nothing answers at a ``HOST:PORT`` address (Ray itself would retry for minutes), or None when
+    something listens there or the address is another form (``auto``, ``ray://...``) that Ray resolves."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or "://" in address or not port.isdigit():
+        return None
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        return exc.strerror or str(exc) or type(exc).__name__
+    return None
 
 
 def cell_slots(resources: Mapping[str, float], cpus_per_cell: float, gpus_per_cell: float) -> int:
@@ -124,11 +138,15 @@ class RayExecutor:
         if not ray.is_initialized():
             target = resolve_address(self.address, os.environ)
             local = {"include_dashboard": False, "num_cpus": self.num_cpus} if target == LOCAL else {}
+            if target != LOCAL and (why := unreachable(target)) is not None:
+                raise RayUnavailable(f"no Ray cluster answers at {target} ({why}); start one with `ray start --head --port 6379` "
+                                     "there, or pass the right --address (or RAY_ADDRESS)")
             try:
                 ray.init(address=target, logging_level=logging.WARNING, **local)
             except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise RayUnavailable(f"cannot connect to the Ray cluster at {target}: {exc}; start one with "
-                                     "`ray start --head` and pass --address HOST:6379") from None
+                raise RayUnavailable(f"cannot connect to the Ray cluster at {target}: {exc}; check that it runs "
+                                     f"(`ray status --address {target}`) and, if it uses token authentication, that this "
+                                     "machine has the cluster's token (RAY_AUTH_MODE=token, ~/.ray/auth_token)") from None
             self._owned = True
         resources = ray.cluster_resources()
         self.slots = cell_slots(resources, self.cpus_per_cell, self.gpus_per_cell)

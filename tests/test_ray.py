@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 
 import pytest
 from typer.testing import CliRunner
 
 from suite.cli import app
-from suite.ray_executor import INSTALL_HINT, RayUnavailable, cell_slots, require_ray, resolve_address, worker_pythonpath
+from suite.ray_executor import (INSTALL_HINT, RayUnavailable, cell_slots, require_ray, resolve_address, unreachable,
+                                worker_pythonpath)
 from suite.store import Store
 
 try:
@@ -140,6 +142,17 @@ def test_the_address_is_the_option_then_ray_address_then_a_local_instance():
     assert resolve_address("head:6379", {"RAY_ADDRESS": "other:6379"}) == "head:6379"
     assert resolve_address(None, {"RAY_ADDRESS": "other:6379"}) == "other:6379"
     assert resolve_address(None, {}) == "local"
+
+
+def test_an_address_where_nothing_listens_is_reported_at_once():
+    """Ray would retry such an address for minutes; the executor says so first (loopback only)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        assert unreachable(f"127.0.0.1:{port}") is None
+    assert unreachable(f"127.0.0.1:{port}") is not None  # closed now
+    assert unreachable("auto") is None and unreachable("ray://127.0.0.1:10001") is None  # Ray resolves those
 
 
 def test_cells_at_once_follow_the_cluster_resources():
