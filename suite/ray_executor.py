@@ -14,6 +14,7 @@ executor is made, and imports no backend when it is imported, so a Ray worker ha
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import logging
@@ -178,7 +179,9 @@ class RayExecutor:
         task = ray.remote(_train_remote).options(
             num_cpus=self.cpus_per_cell, num_gpus=self.gpus_per_cell, max_retries=0,  # a crash is recorded, not retried
             runtime_env={"env_vars": task_environment(setup.threads, self.gpus_per_cell, os.environ)})
-        prepare = (list(setup.plugins), [list(u) for u in setup.untrusted], setup.threads)
+        # Absolute paths: a Ray worker's working directory is not the driver's.
+        isolation = dataclasses.replace(isolation, plugins=tuple(str(Path(p).resolve()) for p in isolation.plugins))
+        prepare = ([str(Path(p).resolve()) for p in setup.plugins], [list(u) for u in setup.untrusted], setup.threads)
         todo = iter(cells)
         while True:
             for cell in itertools.islice(todo, self.slots - len(self._pending)):

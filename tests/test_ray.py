@@ -73,7 +73,7 @@ enabled = false
 @pytest.fixture(scope="module")
 def local_ray():
     """A local Ray instance for this module; the executor uses a driver's existing connection and leaves it open."""
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="warning")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="warning")  # never a cluster found running
     try:
         yield
     finally:
