@@ -403,7 +403,7 @@ def _cells_table(results: ResultSet, metrics: Sequence[str]) -> str:
     for r in results:
         cells = [f"<td>{_e(r.task.label)}</td>", f'<td class="num" data-value="{r.seed}">{r.seed}</td>']
         if trials:
-            cells.append(f"<td>{_e(trial_label(r.trial)) if r.trial else '—'}</td>")
+            cells.append(f"<td>{_e(trial_label(r.trial)) if r.trial and r.status != 'n/a' else '—'}</td>")  # n/a: nothing tried
         cells.append(f'<td class="status-{_e(r.status.replace("/", ""))}">{_e(r.status)}</td>')
         cells += [_value_cell(r, s) for s in scores]
         cells.append(f"<td><code>{_e(r.cell_hash)}</code></td>")
