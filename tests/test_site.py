@@ -200,11 +200,11 @@ def test_the_committed_official_sites_are_small_and_show_the_tables_marks(versio
 
 # -------------------------------------------------------------------------------------------- in a real browser
 
-def _browser(tmp_path: Path):
-    """Headless Chromium driven by Debian's chromedriver (no download, no selenium-manager), or a skip."""
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's Chromium, its chromedriver and Selenium, or a skip saying which is missing (before anything trains)."""
     try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
+        import selenium  # noqa: F401
     except ImportError:
         pytest.skip("selenium is not installed (pip install -e '.[test]')")
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -212,6 +212,14 @@ def _browser(tmp_path: Path):
         pytest.skip("Chromium is not installed (Debian/Ubuntu: apt-get install chromium chromium-driver)")
     if not CHROMEDRIVER.is_file():
         pytest.skip(f"chromedriver is not at {CHROMEDRIVER} (Debian/Ubuntu: apt-get install chromium-driver)")
+    return binary
+
+
+def _browser(binary: str, tmp_path: Path):
+    """Headless Chromium driven by Debian's chromedriver, given explicitly: nothing is downloaded."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
     options = webdriver.ChromeOptions()
     options.binary_location = binary
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1440,1000",
@@ -231,9 +239,9 @@ def _whole_page(driver) -> None:
     driver.set_window_size(1440, min(height + chrome + 20, 12000))
 
 
-def test_the_site_works_in_a_real_browser(board, written, tmp_path, monkeypatch):
+def test_the_site_works_in_a_real_browser(chromium, board, written, tmp_path, monkeypatch):
     monkeypatch.setenv("SE_OFFLINE", "true")  # selenium-manager, should it be asked anything, stays offline
-    driver = _browser(tmp_path)
+    driver = _browser(chromium, tmp_path)
     try:
         from selenium.webdriver.common.by import By
 
