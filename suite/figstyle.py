@@ -38,7 +38,7 @@ Width = Literal["single", "double"]
 WIDTHS: dict[str, float] = {"single": 3.3, "double": 6.9}
 FONT_SIZE = 8.0  # points: the smallest text in any figure
 DPI = 300  # of the PNG files
-FORMATS = ("pdf", "png")
+FORMATS = ("png", "pdf")
 
 #: Okabe and Ito's palette, yellow swapped for grey, in the order regimes receive them.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999")

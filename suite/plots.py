@@ -191,7 +191,7 @@ def _curves_figure(group: TaskResults, width: Width | float, seconds: bool) -> F
             refs.append(ax.axhline(group.target_accuracy, color="0.35", ls=(0, (4, 2)), lw=0.8, zorder=1, label="target"))
         if group.chance_level is not None:
             refs.append(ax.axhline(group.chance_level, color="0.35", ls=(0, (1, 1.5)), lw=0.8, zorder=1, label="chance"))
-        ax.set_ylim(0, 1.0)
+        ax.set_ylim(0, 1.01)  # a perfect accuracy stays whole
         ax.margins(x=0.01)
         ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10], integer=True))
     handles += refs[: (group.target_accuracy is not None) + (group.chance_level is not None)]
