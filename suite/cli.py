@@ -45,6 +45,7 @@ def run(
     threads: ThreadsOpt = None,
     verbose: VerboseOpt = False,
     dry_run: DryRunOpt = False,
+    tensorboard: Annotated[Optional[Path], typer.Option("--tensorboard", metavar="DIR", help="also write each cell's learning curve and information plane to DIR as TensorBoard runs, epoch by epoch (needs the tensorboard extra; records are unchanged)")] = None,
 ) -> None:
     """Run every cell of a suite that has no finished record yet, then print its leaderboard table.
 
@@ -57,6 +58,13 @@ def run(
     from suite.store import Store
     from suite.tables import leaderboard_table
 
+    if tensorboard is not None:  # before anything runs: one line saying how to install it
+        from suite.tensorboard import TensorBoardUnavailable, require
+
+        try:
+            require()
+        except TensorBoardUnavailable as exc:
+            fail(str(exc))
     set_threads(threads)
     iso = isolation(isolate, sandbox, cell_timeout, cell_memory, untrusted)
     spec = load(suite, plugin, untrusted, iso.sandbox)
@@ -68,7 +76,8 @@ def run(
     if dry_run:
         return
     try:
-        report = run_suite(spec, store, progress=progress, cells=cells, jobs=jobs, plugins=plugin or [], isolation=iso)
+        report = run_suite(spec, store, progress=progress, cells=cells, jobs=jobs, plugins=plugin or [], isolation=iso,
+                           tensorboard=tensorboard)
     except KeyboardInterrupt:
         typer.echo("\ninterrupted: finished cells are saved; run the same command again to resume.", err=True)
         raise typer.Exit(130)

@@ -23,6 +23,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from suite import backend
+from suite import tensorboard as tb
 from suite.api import DataUnavailable, TaskData
 from suite.locks import CellClaims
 from suite.plan import Cell, plan
@@ -90,7 +91,8 @@ def describe(record: Record) -> str:
 
 def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callable[[str], None] | None = None,
               cells: list[Cell] | None = None, jobs: int = 1, plugins: Sequence[str | os.PathLike[str]] = (),
-              isolation: Isolation | None = None, guard: Sequence[str | os.PathLike[str]] = ()) -> RunReport:
+              isolation: Isolation | None = None, guard: Sequence[str | os.PathLike[str]] = (),
+              tensorboard: str | os.PathLike[str] | None = None) -> RunReport:
     """Run every cell of ``suite`` (or the given subset) that has no finished record in ``store``.
 
     Args:
@@ -98,10 +100,17 @@ def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callabl
         plugins: plugin files the workers must import (those loaded here with ``--plugin``).
         isolation: where regime code runs (default: in process, except untrusted regimes, always isolated).
         guard: directories besides the store's whose records no isolated cell may change (a leaderboard's).
+        tensorboard: a log directory: each cell writes its TensorBoard run there as it trains, and a reused
+            cell its stored curve once (:mod:`suite.tensorboard`). Raises ImportError, before any cell runs,
+            when the ``tensorboard`` package is missing.
     """
     isolation = isolation or Isolation()
     isolation = dataclasses.replace(isolation, plugins=tuple(dict.fromkeys([*isolation.plugins, *(str(p) for p in plugins)])))
     cells = plan(suite) if cells is None else cells
+    events: dict[str, Path] = {}
+    if tensorboard is not None:
+        tb.require()
+        events = tb.run_dirs(tensorboard, cells)
     report = RunReport(cells=len(cells))
     todo = []
     for cell in cells:
@@ -109,6 +118,8 @@ def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callabl
             report.not_applicable += 1
         elif store.is_complete(cell.hash):
             report.skipped += 1
+            if events and (stored := store.get(cell.hash)) is not None:
+                tb.write_record(events[cell.hash], stored)
         else:
             todo.append(cell)
     ref = SuiteRef(name=suite.name, version=suite.version, sha256=suite.sha256)
@@ -124,6 +135,8 @@ def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callabl
         bar.update(1)
         report.elsewhere += 1
         count(cell, record)
+        if events:
+            tb.write_record(events[cell.hash], record)
         write(describe(record) + (f" ({trial_label(cell.trial)})" if cell.trial else "") + " [by another run]")
 
     claims = CellClaims(store, elsewhere, waiting=lambda cell: write(f"waiting  {cell.title}: another run is training it"))
@@ -134,8 +147,8 @@ def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callabl
     try:
         while pending:  # a second pass for the cells other runs held during the first, and so on
             taken = claims.take(pending)
-            results = (_in_process(taken, ref, bar, isolation) if jobs <= 1
-                       else _in_pool(taken, ref, jobs, [str(p) for p in plugins], isolation, untrusted))
+            results = (_in_process(taken, ref, bar, isolation, events) if jobs <= 1
+                       else _in_pool(taken, ref, jobs, [str(p) for p in plugins], isolation, untrusted, events))
             for cell, outcome in results:
                 bar.update(1)
                 try:
@@ -183,7 +196,8 @@ def _untrusted_descriptions(cells: Sequence[Cell]) -> list[tuple[str, list[dict[
     return [(f, list(d.values())) for f, d in found.items()]
 
 
-def _in_process(todo: Iterable[Cell], ref: SuiteRef, bar: tqdm, isolation: Isolation) -> Iterator[Outcome]:
+def _in_process(todo: Iterable[Cell], ref: SuiteRef, bar: tqdm, isolation: Isolation,
+                events: dict[str, Path] | None = None) -> Iterator[Outcome]:
     if not backend.limit_threads(backend.training_threads()):
         log.warning("the backend already runs with another number of threads than %d: this run's results may differ "
                     "from other executors' in the last digits", backend.training_threads())
@@ -200,7 +214,7 @@ def _in_process(todo: Iterable[Cell], ref: SuiteRef, bar: tqdm, isolation: Isola
             unavailable[cell.task.label] = exc
             yield cell, exc
             continue
-        yield cell, run_cell(cell, ref, data, isolation)
+        yield cell, run_cell(cell, ref, data, isolation, events=(events or {}).get(cell.hash))
 
 
 _worker_cache: _DataCache | None = None
@@ -219,17 +233,17 @@ def _init_worker(plugins: list[str], threads: int, untrusted: list[tuple[str, li
     _worker_cache = _DataCache()
 
 
-def _work(cell: Cell, ref: SuiteRef, isolation: Isolation) -> Record | DataUnavailable:
+def _work(cell: Cell, ref: SuiteRef, isolation: Isolation, events: Path | None = None) -> Record | DataUnavailable:
     assert _worker_cache is not None
     try:
         data = _worker_cache.get(cell.task)
     except DataUnavailable as exc:
         return exc
-    return run_cell(cell, ref, data, isolation)
+    return run_cell(cell, ref, data, isolation, events=events)
 
 
 def _in_pool(todo: Iterable[Cell], ref: SuiteRef, jobs: int, plugins: list[str], isolation: Isolation,
-             untrusted: list[tuple[str, list[dict[str, Any]]]]) -> Iterator[Outcome]:
+             untrusted: list[tuple[str, list[dict[str, Any]]]], events: dict[str, Path] | None = None) -> Iterator[Outcome]:
     threads = backend.training_threads()  # every cell trains with the same threads, whatever the executor
     ctx = multiprocessing.get_context("spawn")  # fresh interpreters: no backend state is forked
 
@@ -241,7 +255,7 @@ def _in_pool(todo: Iterable[Cell], ref: SuiteRef, jobs: int, plugins: list[str],
     try:
         while True:  # cells are drawn only as workers free up: each is locked (suite.locks) only while it runs
             for cell in itertools.islice(cells, jobs - len(pending)):
-                pending[pool.submit(_work, cell, ref, isolation)] = cell
+                pending[pool.submit(_work, cell, ref, isolation, (events or {}).get(cell.hash))] = cell
             if not pending:
                 break
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
