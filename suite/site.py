@@ -11,7 +11,7 @@ tables: ``e2ebench leaderboard SUITE`` regenerates it when it exists, and ``--ch
   (``suite.plots``), every cell it has (seed, trial, status, scores, cell hash) and its records' provenance.
 
 The pages work from ``file://``: the CSS and the table-sorting script are inline, and every figure is a PNG
-data URI (drawn by ``suite.plots``, reduced to a 256-colour palette), so nothing is fetched. A page is a
+data URI (drawn by ``suite.plots`` in ``suite.figstyle``'s style, reduced to a 256-colour palette), so nothing is fetched. A page is a
 function of the leaderboard's manifest, records and submission entries alone (no clock, no path of this
 machine), so the same records give the same bytes.
 
@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import base64
 import collections
+import dataclasses
 import hashlib
 import html
 import io
 import json
 import os
 import re
-import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,9 +54,11 @@ SITE_DIR = "site"
 INDEX = "index.html"
 GENERATOR = "e2ebench leaderboard"
 PROFILE_SCORE = "test_accuracy"  # always profiled, as `e2ebench plot profiles` does by default
-DPI = 144  # figures are drawn at 1.5x and shown at 96 CSS pixels per inch: sharp on high-density screens
+# Figures have a paper's widths and 8-point text (``suite.figstyle``): on screen they are shown at 1.5 times that
+# size, drawn with a third more pixels than they take (sharp on high-density screens, small files).
+SHOWN_PPI = 144  # CSS pixels per inch of figure
+DPI = 192
 PALETTE_COLOURS = 256
-PROFILE_SCALE = 1.3  # the profiles are a paper's text width in small type: shown larger
 _FIGURE = re.compile(r'(<img class="plot" data-inputs="[0-9a-f]+" alt="[^"]*")[^>]*>')
 _GENERATED = re.compile(r'<meta name="generator" content="' + re.escape(GENERATOR) + '"')
 
@@ -74,10 +76,9 @@ class _Figures:
     def __init__(self, draw: bool) -> None:
         self.draw = draw
 
-    def img(self, draw: Callable[[], Figure | None], inputs: object, alt: str, scale: float = 1.0) -> str | None:
-        """The tag of the figure ``draw`` makes (None when it makes none), shown ``scale`` times its size in inches;
-        ``inputs`` is what it draws, hashed into ``data-inputs``. Without drawing, ``draw`` is not called: the
-        caller knows the figure exists."""
+    def img(self, draw: Callable[[], Figure | None], inputs: object, alt: str) -> str | None:
+        """The tag of the figure ``draw`` makes (None when it makes none); ``inputs`` is what it draws, hashed into
+        ``data-inputs``. Without drawing, ``draw`` is not called: the caller knows the figure exists."""
         digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
         head = f'<img class="plot" data-inputs="{digest}" alt="{_e(alt)}"'
         if not self.draw:
@@ -85,29 +86,20 @@ class _Figures:
         fig = draw()
         if fig is None:
             return None
-        _fit_title(fig)
         data, (width, height) = _png(fig)
-        return (f'{head} width="{round(width * scale * 96 / DPI)}" height="{round(height * scale * 96 / DPI)}" '
+        return (f'{head} width="{round(width * SHOWN_PPI / DPI)}" height="{round(height * SHOWN_PPI / DPI)}" '
                 f'src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}">')
-
-
-def _fit_title(fig: Figure) -> None:
-    """Wrap the figure's title onto lines that fit its width (a one-panel figure is narrower than its title)."""
-    text = fig.get_suptitle()
-    title = next((t for t in fig.texts if text and t.get_text() == text), None)  # the suptitle is one of fig.texts
-    if title is None:
-        return
-    chars = int(fig.get_figwidth() * 72 / (0.62 * title.get_fontsize()))  # an average glyph is about 0.6 em wide
-    if len(text) > chars:
-        title.set_text("\n".join(textwrap.wrap(text, chars, break_on_hyphens=False)))
 
 
 def _png(fig: Figure) -> tuple[bytes, tuple[int, int]]:
     """``fig`` as a palette PNG (a quarter of the size of matplotlib's RGBA one) and its size in pixels."""
     from PIL import Image
 
+    from suite import figstyle
+
     raw = io.BytesIO()
-    fig.savefig(raw, format="png", dpi=DPI, facecolor="white")
+    with figstyle.style():
+        fig.savefig(raw, format="png", dpi=DPI, facecolor="white")
     raw.seek(0)
     image = Image.open(raw).convert("RGB").quantize(colors=PALETTE_COLOURS)
     out = io.BytesIO()
@@ -116,14 +108,15 @@ def _png(fig: Figure) -> tuple[bytes, tuple[int, int]]:
 
 
 def _inputs(kind: str, group: TaskResults) -> list[object]:
+    """What a figure of one task draws: its regimes' records, and the order and labels that style them."""
     return [kind, group.task, [[regime, [r.record.record_hash for r in rs if r.record is not None]]
-                               for regime, rs in group.regimes.items()]]
+                               for regime, rs in group.regimes.items()], list(group.regime_order), dict(group.labels)]
 
 
 def _has_plane(results: ResultSet) -> bool:
     """Whether ``suite.plots.info_plane_figure`` draws these results: some probe measured nHSIC (every probed seed
     has epoch 0, the initialization, in common). Decided without drawing, for :func:`stale`."""
-    return any(h.probe and "nhsic_x" in h.probe for r in results for h in r.probed)
+    return any(h.probe and "nhsic_x" in h.probe and "nhsic_y" in h.probe for r in results for h in r.probed)
 
 
 def mask(page: str) -> str:
@@ -301,11 +294,6 @@ def _page_names(regimes: Sequence[str]) -> dict[str, str]:
     return names
 
 
-def _budget_labels(rows: Sequence[Row]) -> dict[str, str]:
-    """The regime labels the tables show, where a regime spent more than the shared budget."""
-    return {r.regime: r.regime_text for r in rows if r.budget}
-
-
 def _index(board: lb.Leaderboard, rows: Sequence[Row], bold: Leaders, metrics: Sequence[str],
            profile_scores: Sequence[str], pages: Mapping[str, str], figures: _Figures) -> str:
     suite = board.suite
@@ -346,13 +334,13 @@ def _index(board: lb.Leaderboard, rows: Sequence[Row], bold: Leaders, metrics: S
 def _profiles(results: ResultSet, rows: Sequence[Row], profile_scores: Sequence[str], pages: Mapping[str, str],
               figures: _Figures) -> str:
     """Performance profiles, one figure per score, and a table of every regime's profile areas."""
-    from suite.plots import profiles_figure
+    from suite.plots import budget_labels, profiles_figure
     from suite.profiles import TAU_MAX, performance_profile
 
     if not results.finished():
         return "<h2>Performance profiles</h2>\n<p class=\"muted\">No finished records yet.</p>\n"
     scores = list(dict.fromkeys([PROFILE_SCORE, *profile_scores]))
-    labels = _budget_labels(rows)
+    labels, order = budget_labels(results), results.labels("regime")  # marked and styled as in every figure
     profiles = {s: performance_profile(results, s) for s in scores}
     texts = {r.regime: r.regime_text for r in rows}
     out = ["<h2>Performance profiles</h2>\n",
@@ -361,8 +349,8 @@ def _profiles(results: ResultSet, rows: Sequence[Row], profile_scores: Sequence[
            f"[1, {TAU_MAX:g}]; the area is 1 for a regime that is best on every task (docs/metrics.md, "
            f"\"Performance profiles\").</p>\n"]
     for s, profile in profiles.items():
-        tag = figures.img(lambda: profiles_figure(profile, labels), ["profiles", s, _record_hashes(results)],
-                          f"performance profiles of every regime for {s}", scale=PROFILE_SCALE)
+        tag = figures.img(lambda: profiles_figure(profile, labels, width="double", order=order),
+                          ["profiles", s, _record_hashes(results)], f"performance profiles of every regime for {s}")
         out.append(f"<figure>{tag}<figcaption>Performance profiles for {_e(s)} over {len(profile.tasks)} tasks; "
                    f"the legend gives each regime's area.</figcaption></figure>\n")
     areas = {s: p.aucs() for s, p in profiles.items()}
@@ -450,20 +438,22 @@ def _regime_page(board: lb.Leaderboard, regime: str, rows: Sequence[Row], bold: 
             reason = next((r.not_applicable for r in results.where(task=task) if r.not_applicable), None)
             parts.append(f'<p class="muted">{"Not applicable: " + _e(reason) if reason else "No finished records on this task."}</p>\n')
             continue
-        shown = {g: rs for g, rs in group.regimes.items() if g in (baseline, regime)}
-        curves = plots.TaskResults(task, shown, group.target_accuracy, group.chance_level)
-        beside = f", beside the end-to-end baseline {_e(baseline)}" if baseline in shown and baseline != regime else ""
-        tag = figures.img(lambda: plots.curves_figure(curves), _inputs("curves", curves), f"learning curves of {regime} on {task}")
-        parts.append(f"<figure>{tag}<figcaption>Test accuracy after every epoch, against epochs and training seconds, "
-                     f"mean ± one standard deviation over seeds{beside} (dashed: the task's target, dotted: chance)."
-                     "</figcaption></figure>\n")
-        plane = plots.TaskResults(task, {regime: group.regimes[regime]}, group.target_accuracy, group.chance_level)
-        tag = (figures.img(lambda: plots.info_plane_figure(plane), _inputs("information-plane", plane),
+        # the suite's regime order and budget marks stay with the subsets: a regime is drawn alike on every page
+        curves = dataclasses.replace(group, regimes={g: rs for g, rs in group.regimes.items() if g in (baseline, regime)})
+        beside = f", beside the end-to-end baseline {_e(baseline)}" if baseline in curves.regimes and baseline != regime else ""
+        tag = figures.img(lambda: plots.curves_figure(curves, seconds=True), _inputs("curves", curves),
+                          f"learning curves of {regime} on {task}")
+        parts.append(f"<figure>{tag}<figcaption>Test accuracy after every epoch, against epochs and training seconds "
+                     f"(compilation excluded){beside}: per regime the mean over seeds with a band for its "
+                     f"{plots.LEVEL:.0%} Student-t interval (dashed: the task's target, dotted: chance).</figcaption></figure>\n")
+        plane = dataclasses.replace(group, regimes={regime: group.regimes[regime]})
+        tag = (figures.img(lambda: plots.info_plane_figure(plane, width="single"), _inputs("information-plane", plane),
                            f"information plane of {regime} on {task}") if _has_plane(plane.regimes[regime]) else None)
         if tag is not None:
             parts.append(f"<figure>{tag}<figcaption>Every block's trajectory in the information plane, nHSIC(X; T) against "
-                         "nHSIC(Y; T), mean over seeds: colour = block depth, hollow circle = initialization, square = end "
-                         "of training.</figcaption></figure>\n")
+                         "nHSIC(Y; T), mean over seeds: one colour per block (dark: first), a hollow circle at the "
+                         "initialization, arrowheads in the direction of training, the block's marker at the last probe."
+                         "</figcaption></figure>\n")
         elif ref.probe_not_applicable:
             parts.append(f'<p class="muted">Information plane not applicable: {_e(ref.probe_not_applicable)}</p>\n')
         else:
