@@ -112,9 +112,11 @@ def _mean_std(rows: list[list[float]]) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return mean, np.nan_to_num(std), count
 
 
-def seed_band(rows: list[list[float]], n_test: int | None = None, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def seed_band(rows: list[list[float]], n_test: int | None = None, level: float = LEVEL,
+              bounds: tuple[float, float] | None = (0.0, 1.0)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per position of ragged per-seed rows: the mean and the bounds of its ``suite.stats.interval`` (nan
-    where fewer than two seeds have a value)."""
+    where fewer than two seeds have a value), the bounds clipped to the range an accuracy can take
+    (``bounds``; None: unclipped)."""
     a = _ragged(rows)
     mean, low, high = (np.full(a.shape[1], np.nan) for _ in range(3))
     for j in range(a.shape[1]):
@@ -122,6 +124,8 @@ def seed_band(rows: list[list[float]], n_test: int | None = None, level: float =
         mean[j] = iv.mean
         if iv.low is not None and iv.high is not None:
             low[j], high[j] = iv.low, iv.high
+    if bounds is not None:
+        low, high = np.clip(low, *bounds), np.clip(high, *bounds)
     return mean, low, high
 
 

@@ -264,6 +264,8 @@ def test_curves_show_the_mean_and_the_seed_interval_of_the_tables_when_two_or_mo
     assert "95%" in band_note and "t-interval" in band_note and "3 seeds" in band_note
     (single, _) = by_task(synthetic_results(seeds=(0,)))
     assert len(curves_figure(single).axes[0].collections) == 0  # one seed: no spread to show
+    _, low, high = seed_band([[0.2, 0.99], [0.0, 1.0], [0.1, 0.9]], n_test=360)
+    assert 0.0 <= low.min() and high.max() <= 1.0  # an accuracy's band never leaves [0, 1]
 
 
 def test_curves_legend_sits_outside_the_axes():
