@@ -50,6 +50,7 @@ def run(
     threads: ThreadsOpt = None,
     verbose: VerboseOpt = False,
     dry_run: DryRunOpt = False,
+    tensorboard: Annotated[Optional[Path], typer.Option("--tensorboard", metavar="DIR", help="also write each cell's learning curve and information plane to DIR as TensorBoard runs, epoch by epoch (needs the tensorboard extra; records are unchanged)")] = None,
 ) -> None:
     """Run every cell of a suite that has no finished record yet, then print its leaderboard table.
 
@@ -57,6 +58,13 @@ def run(
     task's data is not available (a diverged cell is a finished result, not a failure), 130 when interrupted."""
     set_threads(threads)
     runner = executor_for(executor, jobs, address, cpus_per_cell, gpus_per_cell)  # before any import of a backend
+    if tensorboard is not None:  # before anything runs: one line saying how to install it
+        from suite.tensorboard import TensorBoardUnavailable, require
+
+        try:
+            require()
+        except TensorBoardUnavailable as exc:
+            fail(str(exc))
     from suite.executor import run_suite
     from suite.plan import plan
     from suite.ray_executor import RayUnavailable
@@ -75,7 +83,8 @@ def run(
     if dry_run:
         return
     try:
-        report = run_suite(spec, store, progress=progress, cells=cells, jobs=jobs, plugins=plugin or [], isolation=iso, executor=runner)
+        report = run_suite(spec, store, progress=progress, cells=cells, jobs=jobs, plugins=plugin or [], isolation=iso,
+                           tensorboard=tensorboard, executor=runner)
     except RayUnavailable as exc:  # the cluster cannot be reached or cannot fit a cell: nothing was trained
         fail(str(exc), code=1)
     except KeyboardInterrupt:
@@ -370,15 +379,17 @@ def leaderboard(
     leaderboard_root: Annotated[Optional[Path], typer.Option("--leaderboard", help="leaderboard root (the table goes to LEADERBOARD/<suite>-<version>/; default: found from the suite, as for submit)")] = None,
     metric: Annotated[Optional[list[str]], typer.Option("--metric", "-m", help="score to show (repeatable; the first ranks the rows)")] = None,
     profile_auc: ProfileAucOpt = None,
-    check: Annotated[bool, typer.Option("--check", help="write nothing; exit 1 if the generated files are out of date or a record does not verify")] = False,
+    check: Annotated[bool, typer.Option("--check", help="write nothing; exit 1 if the generated files (the site/ pages too, where the leaderboard has one) are out of date or a record does not verify")] = False,
+    html: Annotated[Optional[Path], typer.Option("--html", help="write only the static site into DIR instead: an index page and one page per regime, self-contained HTML that works from file:// (with --check: check DIR's pages instead)", metavar="DIR")] = None,
     replan: Annotated[bool, typer.Option("--replan", help="rewrite the version's manifest from the suite file (after re-running its cells)")] = False,
     plugin: PluginOpt = None,
     backend_name: BackendOpt = None,
 ) -> None:
     """Regenerate a leaderboard's table (README.md between markers, table.csv, table.tex) from its manifest,
-    records and submission entries. The first render of a suite version writes its manifest, which freezes it.
-    Never edit those tables by hand."""
+    records and submission entries, and its static site where LEADERBOARD/<suite>-<version>/site/ exists. The
+    first render of a suite version writes its manifest, which freezes it. Never edit those files by hand."""
     from suite import leaderboard as lb
+    from suite import site
     from suite.store import StoreError
 
     metrics = metric or list(lb.METRICS)
@@ -399,13 +410,20 @@ def leaderboard(
     except lb.LeaderboardNotFound as exc:
         fail(str(exc))
     if check:
-        stale = lb.stale(board, metrics, profile_scores)
+        stale = site.stale(board, html, metrics, profile_scores) if html is not None else lb.stale(board, metrics, profile_scores)
         if stale:
-            typer.secho("out of date: " + ", ".join(str(p) for p in stale) + f"\nrun `e2ebench leaderboard {suite}`", err=True, fg=typer.colors.RED)
+            again = f"e2ebench leaderboard {suite}" + (f" --html {html}" if html is not None else "")
+            typer.secho("out of date: " + ", ".join(str(p) for p in stale) + f"\nrun `{again}`", err=True, fg=typer.colors.RED)
             raise typer.Exit(1)
-        typer.echo(f"{board.directory}: up to date ({board.verified} verified records)")
+        typer.echo(f"{html if html is not None else board.directory}: up to date ({board.verified} verified records)")
         return
-    for path in lb.write(board, metrics, profile_scores):
+    try:
+        paths = site.write(board, html, metrics, profile_scores) if html is not None else lb.write(board, metrics, profile_scores)
+    except ValueError as exc:  # a profiled score out of range (suite.profiles)
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write {html or board.directory}: {exc}", code=1)
+    for path in paths:
         typer.echo(str(path))
 
 

@@ -15,7 +15,7 @@ import itertools
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from tqdm.auto import tqdm
 
 from suite import backend
+from suite import tensorboard as tb
 from suite.api import DataUnavailable, TaskData
 from suite.locks import CellClaims
 from suite.plan import Cell, plan
@@ -94,12 +95,14 @@ Outcome = tuple[Cell, "Record | DataUnavailable"]
 
 @dataclasses.dataclass(frozen=True)
 class WorkerSetup:
-    """What a worker process needs before its first cell: the plugin files to import, the stand-ins of
-    untrusted regimes (file, descriptions) and the CPU threads every cell trains with."""
+    """What a worker process needs besides the cell: the plugin files to import, the stand-ins of
+    untrusted regimes (file, descriptions), the CPU threads every cell trains with, and where each cell
+    writes its TensorBoard run (by cell hash; empty without ``--tensorboard``)."""
 
     plugins: tuple[str, ...] = ()
     untrusted: tuple[tuple[str, list[dict[str, Any]]], ...] = ()
     threads: int = 1
+    events: Mapping[str, Path] = dataclasses.field(default_factory=dict)
 
 
 class Executor(Protocol):
@@ -123,7 +126,7 @@ class Executor(Protocol):
 def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callable[[str], None] | None = None,
               cells: list[Cell] | None = None, jobs: int = 1, plugins: Sequence[str | os.PathLike[str]] = (),
               isolation: Isolation | None = None, guard: Sequence[str | os.PathLike[str]] = (),
-              executor: Executor | None = None) -> RunReport:
+              tensorboard: str | os.PathLike[str] | None = None, executor: Executor | None = None) -> RunReport:
     """Run every cell of ``suite`` (or the given subset) that has no finished record in ``store``.
 
     Args:
@@ -133,10 +136,17 @@ def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callabl
         plugins: plugin files the workers must import (those loaded here with ``--plugin``).
         isolation: where regime code runs (default: in process, except untrusted regimes, always isolated).
         guard: directories besides the store's whose records no isolated cell may change (a leaderboard's).
+        tensorboard: a log directory: each cell writes its TensorBoard run there as it trains, and a reused
+            cell its stored curve once (:mod:`suite.tensorboard`). Raises ImportError, before any cell runs,
+            when the ``tensorboard`` package is missing.
     """
     isolation = isolation or Isolation()
     isolation = dataclasses.replace(isolation, plugins=tuple(dict.fromkeys([*isolation.plugins, *(str(p) for p in plugins)])))
     cells = plan(suite) if cells is None else cells
+    events: dict[str, Path] = {}
+    if tensorboard is not None:
+        tb.require()
+        events = tb.run_dirs(tensorboard, cells)
     report = RunReport(cells=len(cells))
     todo = []
     for cell in cells:
@@ -144,6 +154,8 @@ def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callabl
             report.not_applicable += 1
         elif store.is_complete(cell.hash):
             report.skipped += 1
+            if events and (stored := store.get(cell.hash)) is not None:
+                tb.write_record(events[cell.hash], stored)
         else:
             todo.append(cell)
     ref = SuiteRef(name=suite.name, version=suite.version, sha256=suite.sha256)
@@ -159,12 +171,14 @@ def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callabl
         bar.update(1)
         report.elsewhere += 1
         count(cell, record)
+        if events:
+            tb.write_record(events[cell.hash], record)
         write(describe(record) + (f" ({trial_label(cell.trial)})" if cell.trial else "") + " [by another run]")
 
     claims = CellClaims(store, elsewhere, waiting=lambda cell: write(f"waiting  {cell.title}: another run is training it"))
     # An isolated worker without a sandbox could reach the files: every change it makes is undone.
     ledger = Ledger([store.records_dir, *(Path(g) / 'records' for g in guard)]) if any(isolated(c, isolation) for c in todo) else None
-    setup = WorkerSetup(tuple(str(p) for p in plugins), tuple(_untrusted_descriptions(todo)), backend.training_threads())
+    setup = WorkerSetup(tuple(str(p) for p in plugins), tuple(_untrusted_descriptions(todo)), backend.training_threads(), events)
     executor = executor or (InProcess() if jobs <= 1 else ProcessPool(jobs))
     started = lambda cell: bar.set_postfix_str(cell.title, refresh=True)  # noqa: E731
     pending = todo
@@ -232,7 +246,7 @@ class InProcess:
 
     def outcomes(self, cells: Iterable[Cell], ref: SuiteRef, isolation: Isolation, setup: WorkerSetup,
                  started: Callable[[Cell], None]) -> Iterator[Outcome]:
-        return _in_process(cells, ref, isolation, setup.threads, started)
+        return _in_process(cells, ref, isolation, setup, started)
 
 
 class ProcessPool:
@@ -253,8 +267,9 @@ class ProcessPool:
         return _in_pool(cells, ref, self.jobs, setup, isolation)
 
 
-def _in_process(todo: Iterable[Cell], ref: SuiteRef, isolation: Isolation, threads: int,
+def _in_process(todo: Iterable[Cell], ref: SuiteRef, isolation: Isolation, setup: WorkerSetup,
                 started: Callable[[Cell], None]) -> Iterator[Outcome]:
+    threads = setup.threads
     if not backend.limit_threads(threads):
         log.warning("the backend already runs with another number of threads than %d: this run's results may differ "
                     "from other executors' in the last digits", threads)
@@ -271,7 +286,7 @@ def _in_process(todo: Iterable[Cell], ref: SuiteRef, isolation: Isolation, threa
             unavailable[cell.task.label] = exc
             yield cell, exc
             continue
-        yield cell, run_cell(cell, ref, data, isolation)
+        yield cell, run_cell(cell, ref, data, isolation, events=setup.events.get(cell.hash))
 
 
 _worker_cache: _DataCache | None = None
@@ -293,13 +308,13 @@ def _init_worker(plugins: Sequence[str], threads: int, untrusted: Sequence[tuple
     _worker_cache = _DataCache()
 
 
-def _work(cell: Cell, ref: SuiteRef, isolation: Isolation) -> Record | DataUnavailable:
+def _work(cell: Cell, ref: SuiteRef, isolation: Isolation, events: Path | None = None) -> Record | DataUnavailable:
     assert _worker_cache is not None
     try:
         data = _worker_cache.get(cell.task)
     except DataUnavailable as exc:
         return exc
-    return run_cell(cell, ref, data, isolation)
+    return run_cell(cell, ref, data, isolation, events=events)
 
 
 def _in_pool(todo: Iterable[Cell], ref: SuiteRef, jobs: int, setup: WorkerSetup, isolation: Isolation) -> Iterator[Outcome]:
@@ -319,7 +334,7 @@ def _in_pool(todo: Iterable[Cell], ref: SuiteRef, jobs: int, setup: WorkerSetup,
     try:
         while True:  # cells are drawn only as workers free up: each is locked (suite.locks) only while it runs
             for cell in itertools.islice(cells, jobs - len(pending)):
-                pending[pool.submit(_work, cell, ref, isolation)] = cell
+                pending[pool.submit(_work, cell, ref, isolation, setup.events.get(cell.hash))] = cell
             if not pending:
                 break
             done, _ = wait(pending, return_when=FIRST_COMPLETED)

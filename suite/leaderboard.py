@@ -10,13 +10,15 @@ Layout (one directory per suite version; a leaderboard version is a suite versio
         submissions/<regime>-<v>.md     the summary pasted into the pull request
         README.md                       the table, between markers, written by `e2ebench leaderboard`
         table.csv, table.tex            the same table for spreadsheets and papers
+        site/                           optional: the static site (``suite.site``), kept with the tables once it exists
 
 The manifest is written once, from the suite file, when the version is first rendered (or again with
 ``--replan``); from then on the version is frozen: its table is rendered from the manifest, the
 records and the submission entries alone, so it stays checkable after the suite file, a task or the
 protocol has moved on (a submitted regime's code need not be installed either). Every record must
 match the hash the manifest holds. Nothing in a table is typed by hand: ``e2ebench leaderboard``
-regenerates every file, and ``--check`` fails when a committed table is stale.
+regenerates every file (the site too, where ``site/`` exists), and ``--check`` fails when a committed table
+or page is stale.
 """
 
 from __future__ import annotations
@@ -266,13 +268,21 @@ def render_files(lb: Leaderboard, metrics: Sequence[str] = METRICS, profile_scor
 
 
 def write(lb: Leaderboard, metrics: Sequence[str] = METRICS, profile_scores: Sequence[str] = ()) -> list[Path]:
-    """Regenerate the leaderboard's README table, CSV and LaTeX files; returns the paths written."""
+    """Regenerate the leaderboard's README table, CSV and LaTeX files, and its site where ``site/`` exists
+    (``suite.site``); returns the paths written."""
+    from suite import site
+
     files = render_files(lb, metrics, profile_scores)
     for path, text in files.items():
         path.write_text(text, encoding="utf-8")
-    return list(files)
+    pages = site.write(lb, site.site_dir(lb), metrics, profile_scores) if site.site_dir(lb).is_dir() else []
+    return list(files) + pages
 
 
 def stale(lb: Leaderboard, metrics: Sequence[str] = METRICS, profile_scores: Sequence[str] = ()) -> list[Path]:
-    """The generated files that differ from what the records give now (for CI: the table is up to date)."""
-    return [p for p, text in render_files(lb, metrics, profile_scores).items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
+    """The generated files that differ from what the records give now (for CI: the table is up to date), the
+    pages of ``site/`` included where it exists (figures compared by the records they draw, ``suite.site.stale``)."""
+    from suite import site
+
+    files = [p for p, text in render_files(lb, metrics, profile_scores).items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
+    return files + (site.stale(lb, site.site_dir(lb), metrics, profile_scores) if site.site_dir(lb).is_dir() else [])

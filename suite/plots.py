@@ -1,67 +1,110 @@
-"""Plots from stored records: learning curves and information planes (matplotlib, no display needed).
+"""Plots from stored records: learning curves, information planes and performance profiles (no display needed).
 
-* :func:`curves_figure`: test accuracy against epochs and against training seconds, one line per
-  regime, mean ± one standard deviation over seeds (a band), the task's target and chance level.
-* :func:`info_plane_figure`: one panel per regime; per block, the trajectory of
-  (nHSIC(X; T_l), nHSIC(Y; T_l)) over the probe epochs, averaged over seeds, coloured by depth; marker
-  size grows with the epoch, the initialization is a hollow circle and the end a filled square.
+* :func:`curves_figure`: per task, test accuracy after every epoch, one line per regime: the mean over
+  seeds with a band for the 95 % Student-t interval of that mean (``suite.stats.interval``, floored at
+  the test split's binomial error, as the tables' intervals are), the task's target and chance level;
+  optionally a second panel against training seconds.
+* :func:`info_plane_figure`: per task, one panel per regime, each with its own axes; per block, the
+  trajectory of (I(X; T_l), I(Y; T_l)) as one estimator measures them (nHSIC by default), averaged over
+  seeds, in one colour per block (a legend entry each); a hollow circle marks the initialization,
+  arrowheads the direction of training and the block's marker the last probe.
 * :func:`profiles_figure`: the performance profile of every regime over the tasks for one score
-  (``suite.profiles``), a step line per regime, told apart by colour, line style and marker (readable in
-  greyscale), the legend outside the axes with each regime's profile area.
+  (``suite.profiles``), a step line per regime.
 
-All read results only (nothing is re-run) and write PNG and PDF, one figure per task. They are also
-the ``curves`` and ``information-plane`` report sections (``suite.reports.figures``) and the
-``e2ebench plot`` commands (``suite.plots_cli``).
+Every figure has the project's style (``suite.figstyle``): a single- or double-column width, text of 8
+points or more, and per regime a colour, line style and marker, assigned by the suite's regime order
+so that a regime looks the same in every figure. All read results only (nothing is re-run) and write
+PDF and PNG side by side. They are also the ``curves`` and ``information-plane`` report sections
+(``suite.reports.figures``) and the ``e2ebench plot`` commands (``suite.plots_cli``).
 Figures are built on :class:`matplotlib.figure.Figure` (Agg canvas), never through ``pyplot``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from suite import figstyle, stats
+from suite.figstyle import Width
 from suite.paths import slug
 from suite.results import ResultSet
 from suite.scores import score_of, steady_seconds
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from suite.profiles import Profile
 
 FORMATS = ("png", "pdf")
-DPI = 150
+DPI = figstyle.DPI
+LEVEL = 0.95  # of the curves' bands, as the tables' intervals
+ESTIMATOR_NAMES = {"nhsic": "nHSIC", "nhsic_median": "nHSIC (median σ)", "cka": "CKA", "cka_median": "CKA (median σ)"}
+
+# Kept for callers of the names they had here; the style lives in ``suite.figstyle``.
+_PALETTE, _LINESTYLES, _MARKERS = figstyle.PALETTE, figstyle.LINESTYLES, figstyle.MARKERS
+PROFILE_WIDTH = figstyle.WIDTHS["single"]
 
 
 @dataclasses.dataclass
 class TaskResults:
-    """The finished results of one task, by regime (in suite order), with the task's target and chance."""
+    """The finished results of one task, by regime (in suite order), with the task's target and chance.
+
+    ``regime_order`` is every regime of the suite in its order (styles are assigned by it, so a regime looks
+    the same on every task); ``labels`` names a regime in legends (e.g. ``layerwise-seq (×4 budget)``).
+    """
 
     task: str
     regimes: dict[str, ResultSet]
     target_accuracy: float | None
     chance_level: float | None
+    regime_order: tuple[str, ...] = ()
+    labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def styles(self) -> dict[str, figstyle.RegimeStyle]:
+        """The style of each regime, by the suite's regime order."""
+        return figstyle.regime_styles(self.regime_order, list(self.regimes))
+
+
+def budget_labels(results: ResultSet) -> dict[str, str]:
+    """``{regime: "regime (×k budget)"}`` for the regimes that spent more than the shared budget, marked as
+    the tables mark them."""
+    from suite.protocol import extra_budget
+
+    budgets: dict[str, float] = {}
+    for r in results:
+        if (b := extra_budget(r.record)) is not None:
+            budgets[r.regime.label] = max(b, budgets.get(r.regime.label, b))
+    return {regime: f"{regime} (×{b:g} budget)" for regime, b in budgets.items()}
 
 
 def by_task(results: ResultSet) -> list[TaskResults]:
     """The finished results of each task, by regime; tasks and regimes without any are left out."""
+    order = tuple(results.labels("regime"))
+    labels = budget_labels(results)
     out = []
     for task, group in results.finished().group_by("task").items():
         last = group[-1]
-        out.append(TaskResults(task, group.group_by("regime"), last.target, last.chance))
+        out.append(TaskResults(task, group.group_by("regime"), last.target, last.chance, order, labels))
     return out
 
 
-def _mean_std(rows: list[list[float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean, std and count per position over ragged rows (diverged runs are shorter)."""
+def _ragged(rows: list[list[float]]) -> np.ndarray:
+    """Ragged rows (diverged runs are shorter) as an array padded with nan."""
     n = max(len(r) for r in rows)
     a = np.full((len(rows), n), np.nan)
     for i, r in enumerate(rows):
         a[i, : len(r)] = r
+    return a
+
+
+def _mean_std(rows: list[list[float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, std and count per position over ragged rows (diverged runs are shorter)."""
+    a = _ragged(rows)
     count = np.sum(~np.isnan(a), axis=0)
     with np.errstate(invalid="ignore"):
         mean = np.nanmean(a, axis=0)
@@ -69,57 +112,115 @@ def _mean_std(rows: list[list[float]]) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return mean, np.nan_to_num(std), count
 
 
-def _colors(n: int) -> list[Any]:
-    from matplotlib import colormaps
+def seed_band(rows: list[list[float]], n_test: int | None = None, level: float = LEVEL,
+              bounds: tuple[float, float] | None = (0.0, 1.0)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per position of ragged per-seed rows: the mean and the bounds of its ``suite.stats.interval`` (nan
+    where fewer than two seeds have a value), the bounds clipped to the range an accuracy can take
+    (``bounds``; None: unclipped)."""
+    a = _ragged(rows)
+    mean, low, high = (np.full(a.shape[1], np.nan) for _ in range(3))
+    for j in range(a.shape[1]):
+        iv = stats.interval(a[:, j], n_test=n_test, level=level)
+        mean[j] = iv.mean
+        if iv.low is not None and iv.high is not None:
+            low[j], high[j] = iv.low, iv.high
+    if bounds is not None:
+        low, high = np.clip(low, *bounds), np.clip(high, *bounds)
+    return mean, low, high
 
-    cmap = colormaps["tab10"]
-    return [cmap(i % 10) for i in range(n)]
+
+def _label(regime: str, records: ResultSet, labels: Mapping[str, str], with_n: bool) -> str:
+    diverged = sum(r.status == "diverged" for r in records)
+    text = labels.get(regime, regime)
+    if with_n or diverged:
+        text += f" (n={len(records)}" + (f", {diverged} diverged)" if diverged else ")")
+    return text
 
 
-def curves_figure(group: TaskResults) -> Figure:
-    """Test accuracy vs epochs and vs training seconds for one task (mean ± std over seeds)."""
-    from matplotlib.figure import Figure
+def _seeds_note(group: TaskResults) -> tuple[bool, str]:
+    """Whether legend entries need their own seed counts, and the figure's note on seeds."""
+    counts = {len(rs) for rs in group.regimes.values()}
+    diverged = any(r.status == "diverged" for rs in group.regimes.values() for r in rs)
+    if len(counts) == 1 and not diverged:
+        return False, f"mean of {counts.pop()} seeds"
+    return True, "mean over seeds"
 
-    fig = Figure(figsize=(10, 4), layout="constrained")
-    ax_e, ax_s = fig.subplots(1, 2, sharey=True)
-    for color, (regime, records) in zip(_colors(len(group.regimes)), group.regimes.items()):  # records: a ResultSet
-        accs = [[h.test_accuracy for h in r.history] for r in records]
-        secs = [[0.0] + steady_seconds(r.history[1:]) for r in records]  # one-off compilation excluded
-        acc, std, _ = _mean_std(accs)
-        sec, _, _ = _mean_std(secs)
-        epochs = np.arange(len(acc))
-        diverged = sum(r.status == "diverged" for r in records)
-        label = f"{regime} (n={len(records)}" + (f", {diverged} diverged)" if diverged else ")")
-        for ax, x in ((ax_e, epochs), (ax_s, sec)):
-            ax.plot(x, acc, color=color, label=label, lw=1.6)
-            ax.fill_between(x, acc - std, acc + std, color=color, alpha=0.2, lw=0)
-    for ax in (ax_e, ax_s):
-        if group.target_accuracy is not None:
-            ax.axhline(group.target_accuracy, color="0.3", ls="--", lw=0.9, label="target")
-        if group.chance_level is not None:
-            ax.axhline(group.chance_level, color="0.5", ls=":", lw=0.9, label="chance")
-        ax.grid(alpha=0.3)
-        ax.set_ylim(0, 1.02)
+
+def _shared_budget(group: TaskResults) -> int | None:
+    """The task's shared budget in epochs when some regime reported more epochs than that, else None."""
+    budgets = {r.task.budget_epochs for rs in group.regimes.values() for r in rs if r.task.budget_epochs}
+    longest = max((r.history[-1].epoch for rs in group.regimes.values() for r in rs if r.history), default=0)
+    if len(budgets) != 1:
+        return None
+    (budget,) = budgets
+    return budget if longest > budget else None
+
+
+def curves_figure(group: TaskResults, *, width: Width | float | None = None, seconds: bool = False) -> Figure:
+    """Test accuracy after every epoch for one task: per regime the mean over seeds and a band for its 95 %
+    Student-t interval (where 2 or more seeds have the epoch); with ``seconds``, a second panel against
+    training seconds (compilation excluded). ``width``: ``"single"`` (default; ``"double"`` with ``seconds``)."""
+    with figstyle.style():
+        return _curves_figure(group, width or ("double" if seconds else "single"), seconds)
+
+
+def _curves_figure(group: TaskResults, width: Width | float, seconds: bool) -> Figure:
     from matplotlib.ticker import MaxNLocator
 
-    ax_e.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax_e.set_xlabel("epoch")
-    ax_s.set_xlabel("training seconds, compilation excluded (mean over seeds)")
-    ax_e.set_ylabel("test accuracy")
-    handles, labels = ax_e.get_legend_handles_labels()
-    ax_s.legend(handles, labels, loc="lower right", fontsize=8)
-    fig.suptitle(f"{group.task}: test accuracy (mean ± std over seeds)")
+    inches = figstyle.width_inches(width)
+    fig = figstyle.new_figure(inches, 2.2 if inches < 5 else 2.6)
+    axes: list[Axes] = list(np.atleast_1d(fig.subplots(1, 2 if seconds else 1, sharey=True, squeeze=False)).ravel())
+    styles = group.styles()
+    with_n, note = _seeds_note(group)
+    handles: list[Any] = []
+    for i, (regime, records) in enumerate(group.regimes.items()):  # records: a ResultSet
+        style = styles[regime]
+        accs = [[h.test_accuracy for h in r.history] for r in records]
+        sizes = [n for r in records if (n := r.split_size("test"))]
+        acc, low, high = seed_band(accs, min(sizes) if sizes else None)
+        xs = [np.array([h.epoch for h in max((r.history for r in records), key=len)], dtype=float)]
+        if seconds:
+            xs.append(_mean_std([[0.0] + steady_seconds(r.history[1:]) for r in records])[0])
+        every = max(len(acc) // 6, 1)
+        start = (i * every) // max(len(group.regimes), 1)
+        for ax, x in zip(axes, xs):
+            (line,) = ax.plot(x, acc, **style.line(), markevery=(start, every), zorder=3,
+                              label=_label(regime, records, group.labels, with_n))
+            if np.isfinite(low).any():
+                ax.fill_between(x, low, high, color=style.color, alpha=0.15, lw=0, zorder=2)
+        handles.append(line)
+    refs = []
+    for ax in axes:
+        if group.target_accuracy is not None:
+            refs.append(ax.axhline(group.target_accuracy, color="0.35", ls=(0, (4, 2)), lw=0.8, zorder=1, label="target"))
+        if group.chance_level is not None:
+            refs.append(ax.axhline(group.chance_level, color="0.35", ls=(0, (1, 1.5)), lw=0.8, zorder=1, label="chance"))
+        ax.set_ylim(0, 1.01)  # a perfect accuracy stays whole
+        ax.margins(x=0.01)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10], integer=True))
+    handles += refs[: (group.target_accuracy is not None) + (group.chance_level is not None)]
+    budget = _shared_budget(group)
+    if budget is not None:  # some regime spent more than the shared budget (e.g. greedy layer-wise training)
+        handles.append(axes[0].axvline(budget, color="0.55", ls="-", lw=0.6, zorder=1, label="shared budget"))
+    axes[0].set_xlabel("epoch")
+    axes[0].set_ylabel("test accuracy")
+    if seconds:
+        fig.get_layout_engine().set(wspace=0.08)  # type: ignore[call-arg,union-attr]  # the last epoch's tick clear of the next panel
+        figstyle.fit_text(axes[1].set_xlabel("training seconds (compilation excluded)"), inches / 2 - 0.3)
+    figstyle.fit_text(fig.suptitle(group.task), inches - 0.1)
+    figstyle.legend_outside(fig, handles, [h.get_label() for h in handles], title=f"{note}; band: {LEVEL:.0%} t-interval of the mean")
     return fig
 
 
-def _trajectories(results: ResultSet) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Epochs and the mean over seeds of nHSIC(X; T_l), nHSIC(Y; T_l): arrays (probes,), (probes, blocks) x 2.
+def _trajectories(results: ResultSet, estimator: str = "nhsic") -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Epochs and the mean over seeds of I(X; T_l), I(Y; T_l) by ``estimator``: arrays (probes,), (probes, blocks) x 2.
 
     Only the probe epochs that every seed reached are kept (a diverged seed stops early).
     """
+    kx, ky = f"{estimator}_x", f"{estimator}_y"
     per_seed = []
     for r in results:
-        probes = {h.epoch: h.probe for h in r.probed if h.probe and "nhsic_x" in h.probe}
+        probes = {h.epoch: h.probe for h in r.probed if h.probe and kx in h.probe and ky in h.probe}
         if probes:
             per_seed.append(probes)
     if not per_seed:
@@ -127,8 +228,8 @@ def _trajectories(results: ResultSet) -> tuple[np.ndarray, np.ndarray, np.ndarra
     epochs = sorted(set.intersection(*(set(p) for p in per_seed)))
     if not epochs:
         return None
-    xs = np.mean([[p[e]["nhsic_x"] for e in epochs] for p in per_seed], axis=0)
-    ys = np.mean([[p[e]["nhsic_y"] for e in epochs] for p in per_seed], axis=0)
+    xs = np.mean([[p[e][kx] for e in epochs] for p in per_seed], axis=0)
+    ys = np.mean([[p[e][ky] for e in epochs] for p in per_seed], axis=0)
     return np.array(epochs), xs, ys
 
 
@@ -141,135 +242,163 @@ def block_labels(results: ResultSet, depth: int) -> list[str]:
     return [f"block{l + 1}" for l in range(depth)]
 
 
-def info_plane_figure(group: TaskResults) -> Figure | None:
-    """One panel per regime with every block's mean trajectory in the information plane; None without probes."""
-    from matplotlib import colormaps
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import Normalize
-    from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
+def estimator_name(estimator: str) -> str:
+    """How axes name an estimator: ``nHSIC``, ``CKA``, ... (the key itself for others)."""
+    return ESTIMATOR_NAMES.get(estimator, estimator)
 
-    data = {regime: t for regime, recs in group.regimes.items() if (t := _trajectories(recs)) is not None}
+
+def _arrows(ax: Axes, xs: np.ndarray, ys: np.ndarray, color: Any, most: int = 6) -> None:
+    """Arrowheads along a trajectory, pointing from each probe to the next (on at most ``most`` segments)."""
+    segments = len(xs) - 1
+    if segments < 1:
+        return
+    for k in sorted({int(round(v)) for v in np.linspace(0, segments - 1, min(segments, most))}):
+        (x0, y0), (x1, y1) = (xs[k], ys[k]), (xs[k + 1], ys[k + 1])
+        if x0 == x1 and y0 == y1:
+            continue
+        ax.annotate("", xy=(x0 + 0.6 * (x1 - x0), y0 + 0.6 * (y1 - y0)), xytext=(x0 + 0.4 * (x1 - x0), y0 + 0.4 * (y1 - y0)),
+                    arrowprops={"arrowstyle": "-|>", "color": color, "lw": 0.8, "mutation_scale": 7, "shrinkA": 0, "shrinkB": 0},
+                    zorder=4)
+
+
+def info_plane_figure(group: TaskResults, *, width: Width | float = "double", estimator: str = "nhsic") -> Figure | None:
+    """One panel per regime, each with its own axes, with every block's mean trajectory in the information
+    plane of ``estimator`` (``nhsic``, the paper's, by default); None without probes of it."""
+    with figstyle.style():
+        return _info_plane_figure(group, width, estimator)
+
+
+def _info_plane_figure(group: TaskResults, width: Width | float, estimator: str) -> Figure | None:
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
+
+    data = {regime: t for regime, recs in group.regimes.items() if (t := _trajectories(recs, estimator)) is not None}
     if not data:
         return None
     n = len(data)
-    ncols = min(n, 3)
+    inches = figstyle.width_inches(width)
+    ncols = min(n, max(int(inches // 1.6), 1))
     nrows = -(-n // ncols)
-    fig = Figure(figsize=(4.2 * ncols + 0.8, 3.8 * nrows + 0.6), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)).ravel()
+    panel = min(inches / ncols, 2.6)
+    fig = figstyle.new_figure(inches, nrows * panel * 0.9 + 0.3)
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
     depth = max(t[1].shape[1] for t in data.values())
-    cmap = colormaps["viridis"]
-    norm = Normalize(vmin=1, vmax=max(depth, 2))
-    for ax, (regime, (epochs, xs, ys)) in zip(axes, data.items()):
-        last = max(int(epochs[-1]), 1)
-        sizes = 8 + 40 * (epochs / last)
+    colors = figstyle.block_colors(depth)
+    markers = [figstyle.MARKERS[l % len(figstyle.MARKERS)] for l in range(depth)]
+    name = estimator_name(estimator)
+    for k, (ax, (regime, (epochs, xs, ys))) in enumerate(zip(axes, data.items())):
         for l in range(xs.shape[1]):
-            color = cmap(norm(l + 1))
-            ax.plot(xs[:, l], ys[:, l], color=color, lw=1.2, alpha=0.85, zorder=2)
-            ax.scatter(xs[:, l], ys[:, l], s=sizes, color=color, zorder=3, edgecolors="none")
-            ax.scatter(xs[0, l], ys[0, l], s=60, facecolors="white", edgecolors=[color], linewidths=1.5, zorder=4)
-            ax.scatter(xs[-1, l], ys[-1, l], s=60, marker="s", color=color, edgecolors="black", linewidths=0.6, zorder=5)
-        ax.set_title(f"{regime} (n={len(group.regimes[regime])})", fontsize=10)
-        ax.grid(alpha=0.3)
+            color = colors[l]
+            ax.plot(xs[:, l], ys[:, l], color=color, lw=1.0, marker="o", ms=2.0, zorder=2)
+            _arrows(ax, xs[:, l], ys[:, l], color)
+            ax.plot(xs[0, l], ys[0, l], ls="", marker="o", ms=4.5, mfc="white", mec=color, mew=1.0, zorder=5)
+            ax.plot(xs[-1, l], ys[-1, l], ls="", marker=markers[l], ms=5.0, color=color, mec="black", mew=0.5, zorder=6)
+        figstyle.fit_text(ax.set_title(f"{regime} (n={len(group.regimes[regime])})"), inches / ncols - 0.25)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
+        ax.margins(0.08)
+        if k + ncols >= n:  # no panel below it
+            ax.set_xlabel(f"{name}(X; T)")
+        if k % ncols == 0:
+            ax.set_ylabel(f"{name}(Y; T)")
     for ax in axes[n:]:
         ax.set_visible(False)
-    for ax in axes[(nrows - 1) * ncols : n]:
-        ax.set_xlabel("nHSIC(X; T)")
-    for ax in axes[::ncols]:
-        ax.set_ylabel("nHSIC(Y; T)")
-    keys = [Line2D([], [], ls="", marker="o", mfc="white", mec="0.2", label="initialization (epoch 0)"),
-            Line2D([], [], ls="", marker="s", color="0.2", label="end of training"),
-            Line2D([], [], ls="", marker="o", color="0.5", ms=3, label="probe epochs (size grows with epoch)")]
-    axes[0].legend(handles=keys, fontsize=7, loc="best")
-    bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(axes[:n]), label="block (depth)", ticks=range(1, depth + 1), shrink=0.8)
     deepest = next(group.regimes[r] for r, t in data.items() if t[1].shape[1] == depth)
-    bar.ax.set_yticklabels([f"{l + 1}: {name}" for l, name in enumerate(block_labels(deepest, depth))], fontsize=7)
-    fig.suptitle(f"{group.task}: information plane (nHSIC, mean over seeds)")
+    names = block_labels(deepest, depth)
+    blocks = [Line2D([], [], color=colors[l], lw=1.0, marker=markers[l], ms=5.0, mec="black", mew=0.5, label=names[l])
+              for l in range(depth)]
+    keys = [Line2D([], [], ls="", marker="o", ms=4.5, mfc="white", mec="0.2", mew=1.0, label="initialization"),
+            Line2D([], [], ls="", marker=r"$\rightarrow$", ms=8, color="0.2", label="training"),
+            Line2D([], [], ls="", marker="o", ms=5.0, color="0.45", mec="black", mew=0.5, label="last probe")]
+    seeds = {len(group.regimes[r]) for r in data}
+    title = f"{group.task}: information plane ({name}), mean of {seeds.pop()} seeds" if len(seeds) == 1 else \
+        f"{group.task}: information plane ({name}), mean over seeds"
+    figstyle.fit_text(fig.suptitle(title), inches - 0.1)
+    w, h = fig.get_size_inches()
+    block_legend = figstyle.legend_outside(fig, blocks, names, title="block", side="left", grow=False, max_width=0.62 * w)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    room = w - block_legend.get_window_extent(renderer).width / fig.dpi - 0.25
+    time_legend = figstyle.legend_outside(fig, keys, [k.get_label() for k in keys], title="time", side="right", grow=False,
+                                          max_width=room)
+    block_legend.set_gid("blocks")
+    time_legend.set_gid("time")
+    fig.set_size_inches(w, h + max(lg.get_window_extent(renderer).height for lg in (block_legend, time_legend)) / fig.dpi)
     return fig
 
 
 def save(fig: Figure, out_dir: Path, stem: str, formats: Sequence[str] = FORMATS) -> list[Path]:
-    """Write ``fig`` as ``out_dir/stem.<format>`` for each format; returns the paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for fmt in formats:
-        path = out_dir / f"{stem}.{fmt}"
-        fig.savefig(path, dpi=DPI)
-        paths.append(path)
-    return paths
+    """Write ``fig`` as ``out_dir/stem.<format>`` for each format (``suite.figstyle.save``); returns the paths."""
+    return figstyle.save(fig, out_dir, stem, formats)
 
 
-def write_curves(results: ResultSet, out_dir: str | Path) -> list[Path]:
+def write_curves(results: ResultSet, out_dir: str | Path, *, width: Width | float | None = None, seconds: bool = False) -> list[Path]:
     """``curves-<task>.png/.pdf`` for every task with finished results; returns the written paths."""
     paths: list[Path] = []
     for group in by_task(results):
-        paths += save(curves_figure(group), Path(out_dir), f"curves-{slug(group.task, 'task')}")
+        paths += save(curves_figure(group, width=width, seconds=seconds), Path(out_dir), f"curves-{slug(group.task, 'task')}")
     return paths
 
 
-def write_info_planes(results: ResultSet, out_dir: str | Path) -> list[Path]:
+def write_info_planes(results: ResultSet, out_dir: str | Path, *, width: Width | float = "double", estimator: str = "nhsic") -> list[Path]:
     """``info-plane-<task>.png/.pdf`` for every task whose results carry probes; returns the written paths."""
     paths: list[Path] = []
     for group in by_task(results):
-        fig = info_plane_figure(group)
+        fig = info_plane_figure(group, width=width, estimator=estimator)
         if fig is not None:
             paths += save(fig, Path(out_dir), f"info-plane-{slug(group.task, 'task')}")
     return paths
 
 
-# Okabe and Ito's colour-blind-safe palette (its yellow, faint on white, swapped for grey), paired with line styles and markers so that lines stay apart in greyscale.
-_PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999")  # grey for yellow
-_LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)), (0, (8, 2, 2, 2)))
-_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
-PROFILE_WIDTH = 6.5  # inches: the text width of a two-column paper (fits one column of a one-column paper)
+def profiles_figure(profile: Profile, labels: dict[str, str] | None = None, *, width: Width | float = "single",
+                    order: Sequence[str] | None = None) -> Figure:
+    """rho(tau) of every regime for tau in [1, tau_max], the legend ordered by profile area (best first);
+    ``labels`` names regimes in the legend (default: their labels); styles follow ``order`` (default: the
+    profile's regimes, which are in the suite's order)."""
+    with figstyle.style():
+        return _profiles_figure(profile, labels or {}, width, order)
 
 
-def profiles_figure(profile: Profile, labels: dict[str, str] | None = None) -> Figure:
-    """rho(tau) of every regime for tau in [1, tau_max], regimes ordered by profile area (best first); ``labels``
-    names regimes in the legend (default: their labels)."""
-    from matplotlib.figure import Figure
-
+def _profiles_figure(profile: Profile, labels: Mapping[str, str], width: Width | float, order: Sequence[str] | None) -> Figure:
     from suite.profiles import taus as tau_grid
 
     aucs = profile.aucs()
-    order = sorted(profile.regimes, key=lambda r: -aucs[r])
+    styles = figstyle.regime_styles(order or profile.regimes, profile.regimes)
+    ranked = sorted(profile.regimes, key=lambda r: -aucs[r])
     grid = tau_grid(profile.tau_max)
-    fig = Figure(figsize=(PROFILE_WIDTH, 3.0), layout="constrained")
+    inches = figstyle.width_inches(width)
+    fig = figstyle.new_figure(inches, 2.2 if inches < 5 else 2.6)
     ax = fig.subplots()
     every = max(len(grid) // 8, 1)
-    for i, regime in enumerate(order):
-        ax.plot(grid, profile.rho(regime, grid), drawstyle="steps-post", color=_PALETTE[i % len(_PALETTE)],
-                ls=_LINESTYLES[i % len(_LINESTYLES)], marker=_MARKERS[i % len(_MARKERS)], ms=4,
-                markevery=(i * every // max(len(order), 1), every), lw=1.4,
-                label=f"{(labels or {}).get(regime, regime)} ({aucs[regime]:.3f})")
+    handles = []
+    for i, regime in enumerate(ranked):
+        (line,) = ax.plot(grid, profile.rho(regime, grid), drawstyle="steps-post", **styles[regime].line(), ms=3.5,
+                          markevery=(i * every // max(len(ranked), 1), every), clip_on=False, zorder=3,
+                          label=f"{labels.get(regime, regime)} ({aucs[regime]:.3f})")
+        handles.append(line)
     ax.set_xlim(1.0, profile.tau_max)
-    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylim(-0.03, 1.03)  # lines at 0 and 1 clear of the spine
+    if 0 < len(profile.tasks) <= 5:  # the only values a share of so few tasks takes
+        ax.set_yticks(np.linspace(0.0, 1.0, len(profile.tasks) + 1))
     score = score_of(profile.score)
-    cost = f"1 - {score.name}" if score.direction == "higher" else score.name
-    ax.set_xlabel(f"τ: cost ({cost}) over the best cost on the task", fontsize=9)
-    ax.set_ylabel("fraction of tasks within τ", fontsize=9)
-    ax.tick_params(labelsize=8)
-    ax.grid(alpha=0.3)
-    ax.set_title(f"Performance profiles, {score.name}, {len(profile.tasks)} tasks", fontsize=10)
-    fig.legend(loc="outside right center", fontsize=8, title="regime (profile area)", title_fontsize=8, frameon=False)
+    cost = f"1 − {score.name}" if score.direction == "higher" else score.name
+    ax.set_xlabel(f"τ: cost ({cost}) over the task's best")
+    ax.set_ylabel("fraction of tasks within τ")
+    figstyle.fit_text(fig.suptitle(f"Performance profiles, {score.name}, {len(profile.tasks)} tasks"), inches - 0.1)
+    figstyle.legend_outside(fig, handles, [h.get_label() for h in handles], title="regime (profile area)")
     return fig
 
 
-def write_profiles(results: ResultSet, out_dir: str | Path, scores: Sequence[str] = ("test_accuracy",)) -> list[Path]:
+def write_profiles(results: ResultSet, out_dir: str | Path, scores: Sequence[str] = ("test_accuracy",), *,
+                   width: Width | float = "single") -> list[Path]:
     """``profiles-<score>.png/.pdf`` for each score; nothing when ``results`` has no finished result."""
     from suite.profiles import performance_profile
 
     if not results.finished():
         return []
-    from suite.protocol import extra_budget
-
-    budgets: dict[str, float] = {}
-    for r in results:
-        if (b := extra_budget(r.record)) is not None:
-            budgets[r.regime.label] = max(b, budgets.get(r.regime.label, b))
-    labels = {regime: f"{regime} (×{b:g} budget)" for regime, b in budgets.items()}  # marked as in the tables
+    labels = budget_labels(results)  # marked as in the tables
+    order = results.labels("regime")
     paths: list[Path] = []
     for score in scores:
-        fig = profiles_figure(performance_profile(results, score), labels)
+        fig = profiles_figure(performance_profile(results, score), labels, width=width, order=order)
         paths += save(fig, Path(out_dir), f"profiles-{slug(score, 'score')}")
     return paths

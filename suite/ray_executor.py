@@ -186,7 +186,8 @@ class RayExecutor:
         while True:
             for cell in itertools.islice(todo, self.slots - len(self._pending)):
                 started(cell)
-                self._pending[task.remote(pickle.dumps((cell, ref, isolation)), prepare)] = cell
+                payload = pickle.dumps((cell, ref, isolation, setup.events.get(cell.hash)))
+                self._pending[task.remote(payload, prepare)] = cell
             if not self._pending:
                 return
             done, _ = ray.wait(list(self._pending), num_returns=1)
@@ -259,8 +260,8 @@ def _train_remote(payload: bytes, prepare: tuple[list[str], list[list[Any]], int
     if _prepared != key:
         executor._init_worker(plugins, threads, [(path, described) for path, described in untrusted])
         _prepared = key
-    cell, ref, isolation = pickle.loads(payload)
-    outcome = executor._work(cell, ref, isolation)
+    cell, ref, isolation, events = pickle.loads(payload)
+    outcome = executor._work(cell, ref, isolation, events)  # events: its TensorBoard run, written where the worker runs
     if isinstance(outcome, DataUnavailable):
         return json.dumps({"unavailable": str(outcome)})
     return json.dumps({"record": _portable(outcome)})

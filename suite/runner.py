@@ -11,6 +11,8 @@ import math
 import socket
 import time
 import traceback
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,10 +42,13 @@ def accuracy(predictor: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
 
 class Recorder:
     """The harness's measurements of one cell, epoch by epoch, on data the regime never sees: test and
-    validation accuracy, and the information plane on the probe set."""
+    validation accuracy, and the information plane on the probe set. ``on_epoch`` (an output sink, e.g.
+    :class:`suite.tensorboard.EventWriter`) is called with each epoch's record as soon as it is measured."""
 
-    def __init__(self, test: Split, validation: Split | None, probe: Probe | None, budget_epochs: int) -> None:
+    def __init__(self, test: Split, validation: Split | None, probe: Probe | None, budget_epochs: int,
+                 on_epoch: Callable[[EpochRecord], None] | None = None) -> None:
         self.test, self.validation, self.probe, self.budget_epochs = test, validation, probe, budget_epochs
+        self.on_epoch = on_epoch
         self.history: list[EpochRecord] = []
 
     def measure(self, network: Network, predictor: keras.Model | None, *, train_loss: float | None,
@@ -68,6 +73,8 @@ class Recorder:
                 probe=probe,
             )
         )
+        if self.on_epoch is not None:
+            self.on_epoch(self.history[-1])
 
 
 class CellContext(FitContext):
@@ -78,9 +85,10 @@ class CellContext(FitContext):
     """
 
     def __init__(self, task: Task, data: TaskData, network: Network, budget: Budget, seed: int, probe: Probe | None,
-                 validation: Split | None = None, test: Split | None = None) -> None:
+                 validation: Split | None = None, test: Split | None = None,
+                 on_epoch: Callable[[EpochRecord], None] | None = None) -> None:
         super().__init__(task, data, network, budget, seed)
-        self._recorder = Recorder(test if test is not None else data.test, validation, probe, budget.epochs)
+        self._recorder = Recorder(test if test is not None else data.test, validation, probe, budget.epochs, on_epoch)
         self._train_seconds = 0.0
         self._examples = 0
         self._steps = 0
@@ -138,7 +146,8 @@ def _failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exc(limit=8))
 
 
-def _train_here(cell: Cell, task: Task, data: TaskData, probe: Probe | None) -> _Trained:
+def _train_here(cell: Cell, task: Task, data: TaskData, probe: Probe | None,
+                on_epoch: Callable[[EpochRecord], None] | None = None) -> _Trained:
     """Train in this process (trusted regimes)."""
     regime = cell.regime.cls(cell.regime.params)
     out = _Trained()
@@ -147,7 +156,8 @@ def _train_here(cell: Cell, task: Task, data: TaskData, probe: Probe | None) -> 
         backend.seed_everything(cell.seed)
         out.network = task.build_network(_visible(cell, data))
         out.declared = regime.budget_factor(task, len(out.network.blocks))
-        ctx = CellContext(task, _visible(cell, data), out.network, cell.task.budget, cell.seed, probe, data.validation, data.test)
+        ctx = CellContext(task, _visible(cell, data), out.network, cell.task.budget, cell.seed, probe, data.validation, data.test,
+                          on_epoch)
         regime.train(ctx)
     except Diverged as exc:
         out.status, out.error = "diverged", str(exc)
@@ -167,13 +177,13 @@ def _visible(cell: Cell, data: TaskData) -> TaskData:
 
 
 def _train_isolated(cell: Cell, task: Task, data: TaskData, probe: Probe | None, isolation: Isolation,
-                    on_files: Any = None) -> _Trained:
+                    on_files: Any = None, on_epoch: Callable[[EpochRecord], None] | None = None) -> _Trained:
     """Train in a fresh worker process; measure here, on this process's own copy of the network."""
     out = _Trained()
     visible = _visible(cell, data)
     backend.seed_everything(cell.seed)
     network = out.network = task.build_network(visible)
-    recorder = Recorder(data.test, data.validation, probe, cell.task.budget.epochs)
+    recorder = Recorder(data.test, data.validation, probe, cell.task.budget.epochs, on_epoch)
     predictors: dict[str, keras.Model] = {}
     job = {"op": "train", "plugins": list(isolation.plugins), "threads": backend.training_threads(),
            "task": {"name": cell.task.cls.name, "version": cell.task.cls.version, "params": cell.task.params.model_dump(mode="json")},
@@ -280,25 +290,37 @@ def _rebuild(cache: dict[str, keras.Model], config: str) -> keras.Model:
 
 
 def run_cell(cell: Cell, suite: SuiteRef, data: TaskData, isolation: Isolation = Isolation(),
-             on_files: Any = None) -> Record:
+             on_files: Any = None, events: Path | None = None) -> Record:
     """Train and measure one cell. Never raises for a failing regime: the record says ``failed``.
 
     Args:
         isolation: where the regime's code runs (default: in this process).
         on_files: with isolation, called with the files the worker left in its working directory.
+        events: the cell's TensorBoard run directory, written after each measured epoch
+            (:mod:`suite.tensorboard`; an output sink that changes nothing in the record).
     """
     started = _dt.datetime.now(_dt.timezone.utc)
     t0 = time.perf_counter()
     backend.reset_peak_memory()  # peak memory is per cell, not per process
     task = cell.task.cls(cell.task.params)
     probe = Probe.from_settings(cell.probe, data.test, data.num_classes) if cell.probe.enabled else None
-    if isolated(cell, isolation):
-        untrusted_file = getattr(cell.regime.cls, "untrusted_file", None)
-        if untrusted_file:
-            isolation = dataclasses.replace(isolation, plugins=tuple(dict.fromkeys([*isolation.plugins, untrusted_file])))
-        trained = _train_isolated(cell, task, data, probe, isolation, on_files)
-    else:
-        trained = _train_here(cell, task, data, probe)
+    writer = None
+    if events is not None:
+        from suite.tensorboard import EventWriter
+
+        writer = EventWriter(events)
+    on_epoch = writer.epoch if writer is not None else None
+    try:
+        if isolated(cell, isolation):
+            untrusted_file = getattr(cell.regime.cls, "untrusted_file", None)
+            if untrusted_file:
+                isolation = dataclasses.replace(isolation, plugins=tuple(dict.fromkeys([*isolation.plugins, untrusted_file])))
+            trained = _train_isolated(cell, task, data, probe, isolation, on_files, on_epoch)
+        else:
+            trained = _train_here(cell, task, data, probe, on_epoch)
+    finally:
+        if writer is not None:
+            writer.close()
     status, error, history = trained.status, trained.error, trained.history
     if status == "ok" and len(history) < 2:
         status, error = "failed", "RuntimeError: the regime reported no epoch (it must call ctx.report_epoch or use ctx.fit)"

@@ -167,6 +167,8 @@ def test_the_report_section_names_the_breakdown_point_and_writes_its_plot_and_nu
     assert "breakdown point k = 4: e2e ends at 0.510 ± 0.000" in text
     assert "| 4 ◀ |" in text
     assert (tmp_path / "report" / "breakdown-sparse-parity.png").stat().st_size > 10_000
+    assert (tmp_path / "report" / "breakdown-sparse-parity.pdf").read_bytes()[:5] == b"%PDF-"  # side by side, in the project's style
+    assert "([PDF](breakdown-sparse-parity.pdf))" in text
     numbers = json.loads((tmp_path / "report" / "breakdown.json").read_text())
     (family,) = numbers["families"]
     assert family["breakdown_point"] == 4 and family["chance"] == 0.5 and family["target"] == 0.95

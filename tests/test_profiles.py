@@ -92,6 +92,31 @@ def test_the_profile_figure_is_written_as_png_and_pdf(tmp_path):
     assert all(p.stat().st_size > 1000 for p in paths)
 
 
+def test_the_profile_figure_has_the_project_style_with_regimes_styled_by_suite_order():
+    from matplotlib.text import Text
+
+    from suite import figstyle
+    from suite.plots import profiles_figure
+
+    # "other" comes first in the suite, "best" ranks first: styles follow the suite, the legend the ranking
+    rs = results({("a", "other"): 0.8, ("a", "best"): 0.9, ("b", "other"): 0.7, ("b", "best"): 0.95})
+    fig = profiles_figure(profiles.performance_profile(rs, "test_accuracy"))
+    fig.canvas.draw()
+    lines = {line.get_label().split(" ")[0]: line for line in fig.axes[0].get_lines()}
+    styles = figstyle.regime_styles(["other", "best"])
+    for regime in ("other", "best"):
+        assert (lines[regime].get_color(), lines[regime].get_marker()) == (styles[regime].color, styles[regime].marker)
+    (legend,) = fig.legends  # outside the axes, ranked by profile area
+    assert [t.get_text() for t in legend.get_texts()] == ["best (1.000)", "other (0.333)"]
+    renderer = fig.canvas.get_renderer()
+    assert legend.get_window_extent(renderer).y1 <= fig.axes[0].get_tightbbox(renderer).y0 + 1
+    small = [t.get_text() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip() and t.get_fontsize() < 8]
+    assert small == []
+    assert fig.get_size_inches()[0] == figstyle.WIDTHS["single"]
+    assert profiles_figure(profiles.performance_profile(rs, "test_accuracy"), width="double").get_size_inches()[0] == 6.9
+    assert not fig.axes[0].spines["top"].get_visible() and not fig.axes[0].spines["right"].get_visible()
+
+
 def test_plot_profiles_reads_a_leaderboard_directory(tmp_path):
     from pathlib import Path
 
@@ -100,8 +125,9 @@ def test_plot_profiles_reads_a_leaderboard_directory(tmp_path):
     from suite.cli import app
 
     board = Path(__file__).resolve().parents[1] / "leaderboard" / "official-1.0"
-    result = CliRunner().invoke(app, ["plot", "profiles", str(board), "-m", "auc", "--out", str(tmp_path)])
+    result = CliRunner().invoke(app, ["plot", "profiles", str(board), "-m", "auc", "--out", str(tmp_path), "--width", "double"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "profiles-auc.png").is_file() and (tmp_path / "profiles-auc.pdf").is_file()
+    assert int.from_bytes((tmp_path / "profiles-auc.png").read_bytes()[16:20], "big") == 2070  # 6.9 in at 300 dpi
     neutral = CliRunner().invoke(app, ["plot", "profiles", str(board), "-m", "selected_epoch", "--out", str(tmp_path)])
     assert neutral.exit_code == 2 and "neutral" in neutral.output

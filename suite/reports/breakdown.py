@@ -42,6 +42,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from suite import figstyle
 from suite.paths import slug
 from suite.records import EpochRecord
 from suite.reports.core import ReportContext, section
@@ -366,56 +367,64 @@ def information_table(family: Family, regimes: Sequence[str], fmt: str = "github
     return tabulate(rows, headers=[family.knob] + list(regimes), tablefmt=fmt, disable_numparse=True)
 
 
-def plot_family(family: Family, path: Path) -> Path:
-    """Accuracy against the knob (left) and epochs to target (right), one line per regime."""
-    import matplotlib
+def plot_family(family: Family, path: Path, *, order: Sequence[str] | None = None, width: figstyle.Width | float = "double") -> Path:
+    """Accuracy against the knob (left) and epochs to target (right), one line per regime, styled by ``order``
+    (the suite's regime order; default: the family's); writes ``path`` (PNG) and the PDF beside it, returns ``path``."""
+    with figstyle.style():
+        fig = _family_figure(family, figstyle.regime_styles(order or family.regimes, family.regimes), width)
+        figstyle.save(fig, path.parent, path.stem, ("png", "pdf"))
+    return path
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig, (ax_acc, ax_time) = plt.subplots(1, 2, figsize=(11, 4.6))
+def _family_figure(family: Family, styles: Mapping[str, figstyle.RegimeStyle], width: figstyle.Width | float) -> Any:
+    from matplotlib.ticker import MaxNLocator
+
+    inches = figstyle.width_inches(width)
+    fig = figstyle.new_figure(inches, 2.4 if inches > 5 else 2.0)
+    ax_acc, ax_time = fig.subplots(1, 2)
     budget = max((p.budget_epochs or 0) for p in family.points.values()) or None
     spacing = min((b - a for a, b in zip(family.knob_values, family.knob_values[1:])), default=1)
+    handles = []
     for i, regime in enumerate(family.regimes):
         pts = [family.point(v, regime) for v in family.knob_values]
         # a small sideways offset per regime, so that equal values (all at chance, all "never") stay visible
         shift = (i - (len(family.regimes) - 1) / 2) * 0.025 * spacing
         xs = [v + shift for v, p in zip(family.knob_values, pts) if p is not None and p.n]
         ps = [p for p in pts if p is not None and p.n]
-        style = {"marker": "o", "linewidth": 2.2 if regime in (family.e2e, family.modular) else 1.3, "color": f"C{i}"}
-        ax_acc.errorbar(xs, [p.accuracy_mean for p in ps], yerr=[p.accuracy_std for p in ps], capsize=3, label=regime, **style)
+        style = {**styles[regime].line(), "linewidth": 1.8 if regime in (family.e2e, family.modular) else 1.1}
+        bars = ax_acc.errorbar(xs, [p.accuracy_mean for p in ps], yerr=[p.accuracy_std for p in ps], capsize=2, elinewidth=0.8,
+                               label=regime, **style)
+        handles.append(bars)
         hit_x = [x for x, p in zip(xs, ps) if p.epochs_to_target is not None]
-        ax_time.plot(hit_x, [p.epochs_to_target for p in ps if p.epochs_to_target is not None], label=regime, **style)
+        ax_time.plot(hit_x, [p.epochs_to_target for p in ps if p.epochs_to_target is not None], **style)
         never = [x for x, p in zip(xs, ps) if p.epochs_to_target is None]
         if never and budget:
-            ax_time.scatter(never, [budget + 1] * len(never), marker="x", s=60, color=f"C{i}")
-    ax_acc.axhline(family.chance, color="grey", linestyle=":", linewidth=1, label=f"chance {family.chance:.2f}")
-    ax_acc.axhspan(family.chance, family.threshold, color="grey", alpha=0.12, label=f"chance + {family.margin:.3f}")
-    ax_acc.axhline(family.target, color="black", linestyle="--", linewidth=1, label=f"target {family.target:.2f}")
+            ax_time.scatter(never, [budget + 1] * len(never), marker="x", s=18, linewidths=1.0, color=styles[regime].color, zorder=3)
+    refs = [ax_acc.axhline(family.chance, color="0.35", linestyle=(0, (1, 1.5)), linewidth=0.8, label=f"chance {family.chance:.2f}"),
+            ax_acc.axhspan(family.chance, family.threshold, color="0.5", alpha=0.15, lw=0, label=f"chance + {family.margin:.3f}"),
+            ax_acc.axhline(family.target, color="0.35", linestyle=(0, (4, 2)), linewidth=0.8, label=f"target {family.target:.2f}")]
     for ax in (ax_acc, ax_time):
         if family.breakdown_point is not None:
             half = 0.15 * spacing
-            ax.axvspan(family.breakdown_point - half, family.breakdown_point + half, color="red", alpha=0.15, label="breakdown point" if ax is ax_acc else None)
+            span = ax.axvspan(family.breakdown_point - half, family.breakdown_point + half, color="#D55E00", alpha=0.12, lw=0,
+                              label="breakdown point")
+            if ax is ax_acc:
+                refs.append(span)
         ax.set_xlabel(family.knob)
         ax.set_xticks(family.knob_values)
-        ax.grid(alpha=0.3)
-    ax_acc.set_ylabel(f"final {family.split} accuracy (mean ± std)")
+    ax_acc.set_ylabel(f"final {family.split} accuracy\n(mean ± std over seeds)")
     ax_acc.set_ylim(max(0.0, family.chance - 0.1), 1.01)
-    ax_time.set_ylabel("epochs to target (median of seeds reaching it)")
+    ax_time.set_ylabel("epochs to target\n(median of seeds reaching it)")
     if budget:
-        ax_time.axhline(budget + 1, color="grey", linestyle=":", linewidth=1)
+        ax_time.axhline(budget + 1, color="0.55", linestyle=(0, (1, 1.5)), linewidth=0.8)
         ax_time.set_ylim(0, budget + 2)
-        ticks = [t for t in ax_time.get_yticks() if 0 <= t <= budget]
+        ax_time.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+        ticks = [t for t in ax_time.get_yticks() if 0 <= t <= budget and budget + 1 - t >= 0.1 * (budget + 2)]  # clear of "never"
         ax_time.set_yticks(ticks + [budget + 1], [f"{t:g}" for t in ticks] + ["never"])
-    handles, labels = ax_acc.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=8, frameon=False)
     title = f"{family.label}: breakdown point {family.knob} = {family.breakdown_point}" if family.breakdown_point is not None else f"{family.label}: no breakdown point in range"
-    fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    figstyle.fit_text(fig.suptitle(title), inches - 0.1)
+    figstyle.legend_outside(fig, handles + refs, [h.get_label() for h in handles + refs])
+    return fig
 
 
 def to_json(families: Sequence[Family]) -> dict[str, Any]:
@@ -504,8 +513,8 @@ def breakdown_section(ctx: ReportContext) -> str:
                          "where e2e breaks down its last representation carries little information about the label.\n")
             lines.append(info)
             lines.append("")
-        image = plot_family(f, ctx.out_dir / f"breakdown-{slug(f.label, 'family')}.png")
-        lines.append(f"![{f.label}: accuracy and epochs to target against {f.knob}]({image.name})\n")
+        image = plot_family(f, ctx.out_dir / f"breakdown-{slug(f.label, 'family')}.png", order=ctx.results.labels("regime"))
+        lines.append(f"![{f.label}: accuracy and epochs to target against {f.knob}]({image.name}) ([PDF]({image.with_suffix('.pdf').name}))\n")
     lines.append("The numbers behind this section: [`breakdown.json`](breakdown.json).\n")
     return "\n".join(lines)
 
