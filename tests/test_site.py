@@ -24,7 +24,7 @@ from suite.scores import score_of
 from suite.store import Store
 from suite.tables import format_cell, leaders
 from suite.tables import rows as table_rows
-from tests.conftest import make_suite
+from conftest import make_suite
 
 LEADERBOARD = Path(__file__).resolve().parents[1] / "leaderboard"
 BODY = """
