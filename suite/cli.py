@@ -222,6 +222,11 @@ class ExportFormat(str, Enum):
     csv = "csv"
 
 
+class ExportTrials(str, Enum):
+    selected = "selected"
+    all = "all"
+
+
 class ExportLevel(str, Enum):
     record = "record"
     epoch = "epoch"
@@ -235,6 +240,7 @@ def export(
     file_format: Annotated[ExportFormat, typer.Option("--format", "-f", help="file format (parquet needs pyarrow, in the export extra)")] = ExportFormat.parquet,
     level: Annotated[ExportLevel, typer.Option("--level", "-l", help="one row per cell (record), per cell x epoch (epoch), or per cell x probe epoch x block x estimator (probe)")] = ExportLevel.record,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="output file (default: RESULTS/export/SUITE-VERSION-LEVEL.FORMAT)")] = None,
+    trials: Annotated[ExportTrials, typer.Option("--trials", help="in a tuned suite: the trial each table reports per task x regime x seed (selected), or every trial (all); the column selected tells them apart")] = ExportTrials.selected,
     plugin: PluginOpt = None,
     backend_name: BackendOpt = None,
 ) -> None:
@@ -243,7 +249,7 @@ def export(
     from suite import export as ex
     from suite.paths import slug
 
-    rs, ident = suite_results(suite, results, plugin, backend_name)
+    rs, ident = suite_results(suite, results, plugin, backend_name, select=trials == ExportTrials.selected)
     df = ex.frame(rs, level.value, ident)
     target = out or results / "export" / f"{slug(ident['name'], 'suite')}-{ident['version']}-{level.value}.{file_format.value}"
     try:

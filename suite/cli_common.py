@@ -173,24 +173,26 @@ def require_records(store_root: Path, what: str, hint: str | None = None) -> Non
         fail(f"{what}: no records in {records}" + (f"; {hint}" if hint else ""))
 
 
-def suite_results(suite: str | None, results: Path, plugins: list[Path] | None = None, backend_name: str | None = None):
+def suite_results(suite: str | None, results: Path, plugins: list[Path] | None = None, backend_name: str | None = None,
+                  select: bool = True):
     """The results a command shows and the suite they belong to (``{"name": ..., "version": ...}``).
 
     ``suite`` may be a leaderboard directory (``leaderboard/official-2.0``), and ``results`` may be one: a
     leaderboard version is read as its manifest froze it (no suite file needed), any other results directory by
-    the cells the suite plans."""
+    the cells the suite plans. ``select=False`` keeps every trial of a tuned suite (default: the selected one
+    of each task x regime x seed)."""
     from suite import leaderboard as lb
     from suite.results import ResultSet
     from suite.store import Store
 
     if suite and lb.manifest_path(Path(suite)).is_file():
         board = lb.load(Path(suite))
-        return board.results, {"name": board.suite["name"], "version": board.suite["version"]}
+        return board.results if select else board.trials, {"name": board.suite["name"], "version": board.suite["version"]}
     spec = load(suite, plugins)
     if lb.manifest_path(results).is_file():
         board = lb.load(results)
         if board.suite["name"] != spec.name:
             fail(f"--results: {results} is the leaderboard of suite {board.suite['name']}, not {spec.name}")
-        return board.results, {"name": board.suite["name"], "version": board.suite["version"]}
+        return board.results if select else board.trials, {"name": board.suite["name"], "version": board.suite["version"]}
     require_records(results, "--results", f"run `e2ebench run {spec.name} --results {results}` first")
-    return ResultSet.from_suite(spec, Store(results), backend_name), {"name": spec.name, "version": spec.version}
+    return ResultSet.from_suite(spec, Store(results), backend_name, select), {"name": spec.name, "version": spec.version}

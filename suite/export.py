@@ -9,7 +9,9 @@ Three levels, each a long ("tidy") table whose columns are documented in ``docs/
 * ``probe``: one row per cell x probe epoch x block x estimator, with the two coordinates of the
   block in that estimator's information plane.
 
-Every level starts with the same identity columns, so levels join on ``cell_hash``. pandas is needed
+Every level starts with the same identity columns, so levels join on ``cell_hash``. In a tuned suite the
+export holds the selected trial of each task x regime x seed, or every trial (``trials="all"`` of the
+command), and the column ``selected`` says which trial the tables report. pandas is needed
 (scikit-learn's mlxtend dependency brings it); Parquet also needs pyarrow (the ``export`` extra).
 """
 
@@ -31,7 +33,7 @@ LEVELS: tuple[Level, ...] = ("record", "epoch", "probe")
 FileFormat = Literal["parquet", "csv"]
 
 IDENTITY = ("suite", "suite_version", "task", "task_name", "task_version", "regime", "regime_name", "regime_version",
-            "family", "seed", "trial", "cell_hash")
+            "family", "seed", "trial", "selected", "cell_hash")
 RECORD = ("status", "not_applicable", "baseline", "budget_epochs", "n_train", "n_validation", "n_test", "num_params",
           "chance_level", "target_accuracy", "backend", "record_hash", "result_hash")
 EPOCH = ("epoch", "stage", "train_loss", "train_accuracy", "val_accuracy", "test_accuracy", "seconds", "examples", "steps")
@@ -120,6 +122,8 @@ def frame(results: ResultSet, level: Level = "record", suite: Mapping[str, str] 
     rows = _ROWS[level](results, suite)
     columns = list(_COLUMNS[level]) + (score_columns(results) if level == "record" else [])
     df = pd.DataFrame(rows, columns=columns)
+    selected = {r.cell_hash for r in results.select_trials()}
+    df["selected"] = df["cell_hash"].isin(selected).astype(bool)  # the trial the tables report
     for col in df.columns.intersection(_INTEGERS):  # counts stay integers; a missing one is <NA>, not NaN
         df[col] = df[col].astype("Int64")
     return df

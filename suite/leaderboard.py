@@ -115,6 +115,7 @@ class Leaderboard:
     backend: str
     results: ResultSet  # one selected trial per task x regime x seed
     verified: int = 0  # records checked against the manifest (every trial) and the entries
+    trials: ResultSet = dataclasses.field(default_factory=ResultSet)  # every trial, the selected ones included
 
     @property
     def label(self) -> str:
@@ -173,11 +174,13 @@ def load(lb_dir: Path) -> Leaderboard:
             extra.append(Result(tasks[c["task"]], ref, int(c["seed"]), c["cell_hash"], None if na else _checked(store, c), na,
                                 c.get("trial")))
     submitted = ResultSet(extra).select_trials()  # entries list every trial; the table shows the selected ones
-    ordered = ResultSet()
+    ordered, trials = ResultSet(), ResultSet()
+    extra_set = ResultSet(extra)
     for task in tasks:
         ordered += own.where(task=task) + submitted.where(task=task)
+        trials += every.where(task=task) + extra_set.where(task=task)
     verified = sum(r.record is not None for r in every) + sum(r.record is not None for r in extra)
-    return Leaderboard(Path(lb_dir), manifest["suite"], manifest["backend"], ordered, verified)
+    return Leaderboard(Path(lb_dir), manifest["suite"], manifest["backend"], ordered, verified, trials)
 
 
 def _checked(store: Store, cell: dict[str, Any]) -> Record | None:

@@ -83,3 +83,23 @@ def test_an_empty_level_still_has_its_columns():
 def test_a_leaderboard_of_another_suite_is_refused(tmp_path):
     result = CliRunner().invoke(app, ["export", "default", "--results", str(OFFICIAL_1), "--format", "csv", "--out", str(tmp_path / "x.csv")])
     assert result.exit_code == 2 and "not default" in result.output
+
+
+def test_every_trial_of_a_tuned_leaderboard_exports_with_the_selected_one_marked(tmp_path):
+    """official 2.0 has three learning-rate trials per cell: --trials all gives one row per manifest cell, and
+    ``selected`` marks exactly the trial each table reports (the default export's rows)."""
+    import json
+
+    import pandas as pd
+
+    board = Path(__file__).resolve().parents[1] / "leaderboard" / "official-2.0"
+    cells = json.loads((board / "manifest.json").read_text())["cells"]
+    paths = {}
+    for trials in ("all", "selected"):
+        paths[trials] = tmp_path / f"{trials}.csv"
+        result = CliRunner().invoke(app, ["export", str(board), "--format", "csv", "--trials", trials, "--out", str(paths[trials])])
+        assert result.exit_code == 0, result.output
+    every, chosen = pd.read_csv(paths["all"]), pd.read_csv(paths["selected"])
+    assert len(every) == len(cells) and set(every["cell_hash"]) == {c["cell_hash"] for c in cells}
+    assert chosen["selected"].all() and set(every.loc[every["selected"], "cell_hash"]) == set(chosen["cell_hash"])
+    assert (every.groupby(["task", "regime", "seed"])["selected"].sum() == 1).all()
