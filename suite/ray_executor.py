@@ -268,10 +268,7 @@ def _train_remote(payload: bytes, prepare: tuple[list[str], list[list[Any]], int
 
 
 def _portable(record: Record) -> str:
-    """``record`` as the JSON text the driver stores: where JSON cannot keep a value (NaN), the record is
-    sealed as it will be stored, as :meth:`suite.store.Store.put` does."""
-    from suite.records import Record
+    """``record`` as the JSON text the driver stores (:func:`suite.records.as_stored`)."""
+    from suite.records import as_stored
 
-    text = record.model_dump_json()
-    stored = Record.load(json.loads(text))
-    return text if stored.compute_hash() == record.record_hash else stored.sealed().model_dump_json()
+    return as_stored(record).model_dump_json()

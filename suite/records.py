@@ -12,6 +12,7 @@ validation split: ``val_accuracy`` in every epoch and ``splits`` (the sizes of t
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any, Literal
 
@@ -171,6 +172,13 @@ RESULT_HASH_EXCLUDES = frozenset({"compile_seconds", "peak_device_memory_mb", "p
 _ADDED_AFTER_SCHEMA_1 = ("reinitialization", "splits", "result_hash")
 _PROVENANCE_FIELDS_AFTER_SCHEMA_1 = ("threads",)
 _EPOCH_FIELDS_AFTER_SCHEMA_1 = ("val_accuracy",)
+
+
+def as_stored(record: Record) -> Record:
+    """``record`` as its JSON keeps it: itself when its JSON reads back with the same hash, else the record read
+    back and sealed again (JSON has no NaN or infinity: pydantic writes null). What a store writes."""
+    stored = Record.load(json.loads(record.model_dump_json()))
+    return record if stored.compute_hash() == record.record_hash else stored.sealed()
 
 
 def finite_or_none(x: float | None) -> float | None:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from suite.records import SCHEMA_VERSION, Record
+from suite.records import SCHEMA_VERSION, Record, as_stored
 
 DEFAULT_RESULTS = "results"
 COMPLETE = ("ok", "diverged")
@@ -143,11 +143,10 @@ class Store:
         if record.record_hash != record.compute_hash():
             raise ValueError(f"record of cell {record.cell_hash} is not sealed (or changed since): store record.sealed()")
         target = self.path(record.cell_hash)
-        text = record.model_dump_json(indent=1)
-        stored = Record.load(json.loads(text))
-        if stored.compute_hash() != record.record_hash:  # JSON has no NaN or infinity: pydantic writes null
+        stored = as_stored(record)
+        if stored is not record:
             log.warning("record of cell %s holds values JSON cannot keep (NaN or infinity, stored as null); sealed as stored", record.cell_hash)
-            text = stored.sealed().model_dump_json(indent=1)
+        text = stored.model_dump_json(indent=1)
         self.records_dir.mkdir(parents=True, exist_ok=True)
         if not self._cleaned:
             self._cleaned = True
