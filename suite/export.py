@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from suite import registry
+from suite import plane, registry
 from suite.results import Result, ResultSet
 from suite.spec import trial_label
 
@@ -92,13 +92,13 @@ def probe_rows(results: ResultSet, suite: Mapping[str, str] | None = None) -> li
             if not probe or not isinstance(probe.get("blocks"), list):
                 continue
             head = _identity(r, suite) | {"epoch": h.epoch}
-            for estimator, version in dict(probe.get("estimators", {})).items():
-                xs, ys = probe.get(f"{estimator}_x"), probe.get(f"{estimator}_y")
-                if not isinstance(xs, list) or not isinstance(ys, list):
+            for estimator, lists in plane.per_block(probe).items():
+                if "x" not in lists or "y" not in lists:
                     continue
+                xs, ys = lists["x"], lists["y"]
                 for i, block in enumerate(probe["blocks"]):
                     rows.append(head | {"block_index": i, "block": str(block), "estimator": estimator,
-                                        "estimator_version": version, "x": _at(xs, i), "y": _at(ys, i),
+                                        "estimator_version": probe["estimators"][estimator], "x": _at(xs, i), "y": _at(ys, i),
                                         "x_bound": probe.get(f"{estimator}_x_bound"),
                                         "y_bound": probe.get(f"{estimator}_y_bound")})
     return rows

@@ -72,6 +72,21 @@ def extent(probe: Mapping[str, Any], estimator: str, reference: str) -> float:
     return float(bound) if bound else 1.0
 
 
+#: The plane's two axes: I(X; T) and I(Y; T), stored in a probe as ``<estimator>_x`` and ``<estimator>_y``.
+REFERENCES = ("x", "y")
+
+
+def per_block(probe: Mapping[str, Any]) -> dict[str, dict[str, list[Any]]]:
+    """Per estimator the probe recorded (in its order), its per-block values by axis (``{"x": [...], "y": [...]}``),
+    only the lists the probe holds."""
+    out: dict[str, dict[str, list[Any]]] = {}
+    for estimator in probe.get("estimators") or {}:
+        lists = {ref: v for ref in REFERENCES if isinstance(v := probe.get(f"{estimator}_{ref}"), list)}
+        if lists:
+            out[estimator] = lists
+    return out
+
+
 def trajectories(probes: Sequence[Mapping[str, Any]], estimator: str, normalize: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
     """``(xs, ys)`` of one estimator from probe measurements (``EpochRecord.probe`` dicts, in epoch order),
     each ``(probes, blocks)``; divided by the plane's :func:`extent` with ``normalize``. ``None`` when no

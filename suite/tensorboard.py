@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from suite import plane
 from suite.paths import slug
 from suite.records import EpochRecord, Record
 from suite.spec import trial_label
@@ -87,18 +88,14 @@ def scalars(epoch: EpochRecord) -> dict[str, float]:
 def probe_scalars(probe: dict[str, Any]) -> dict[str, float]:
     """``probe/<estimator>/<block>/<reference>`` for every per-block measurement of a probe (``None`` left out)."""
     blocks = [str(b) for b in probe.get("blocks") or []]
-    names = sorted(probe.get("estimators") or {}, key=len, reverse=True)  # "nhsic_median" before "nhsic"
     out: dict[str, float] = {}
-    for key, values in probe.items():
-        if not isinstance(values, list) or len(values) != len(blocks):
-            continue
-        est = next((e for e in names if key.startswith(e + "_")), None)
-        if est is None:
-            continue
-        ref = key[len(est) + 1:]
-        for block, value in zip(blocks, values):
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                out[f"probe/{est}/{block}/{ref}"] = float(value)
+    for est, lists in plane.per_block(probe).items():
+        for ref, values in lists.items():
+            if len(values) != len(blocks):
+                continue
+            for block, value in zip(blocks, values):
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    out[f"probe/{est}/{block}/{ref}"] = float(value)
     return out
 
 
