@@ -116,6 +116,7 @@ class Leaderboard:
     results: ResultSet  # one selected trial per task x regime x seed
     verified: int = 0  # records checked against the manifest (every trial) and the entries
     trials: ResultSet = dataclasses.field(default_factory=ResultSet)  # every trial, the selected ones included
+    entries: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # submissions/*.json, as read (:func:`entries`)
 
     @property
     def label(self) -> str:
@@ -162,7 +163,8 @@ def load(lb_dir: Path) -> Leaderboard:
     labels = set(own.labels("regime"))
     tasks = {r.task.label: r.task for r in own}
     extra = []
-    for entry in entries(lb_dir):
+    board_entries = entries(lb_dir)
+    for entry in board_entries:
         regime = entry["regime"]
         if regime["label"] in labels or entry.get("backend") != manifest["backend"]:
             continue
@@ -173,14 +175,13 @@ def load(lb_dir: Path) -> Leaderboard:
             na = c.get("not_applicable")
             extra.append(Result(tasks[c["task"]], ref, int(c["seed"]), c["cell_hash"], None if na else _checked(store, c), na,
                                 c.get("trial")))
-    submitted = ResultSet(extra).select_trials()  # entries list every trial; the table shows the selected ones
-    ordered, trials = ResultSet(), ResultSet()
-    extra_set = ResultSet(extra)
+    submitted = ResultSet(extra)  # entries list every trial; the table shows the selected ones
+    trials = ResultSet()
     for task in tasks:
-        ordered += own.where(task=task) + submitted.where(task=task)
-        trials += every.where(task=task) + extra_set.where(task=task)
+        trials += every.where(task=task) + submitted.where(task=task)
     verified = sum(r.record is not None for r in every) + sum(r.record is not None for r in extra)
-    return Leaderboard(Path(lb_dir), manifest["suite"], manifest["backend"], ordered, verified, trials)
+    return Leaderboard(Path(lb_dir), manifest["suite"], manifest["backend"], trials.select_trials(), verified, trials,
+                       board_entries)
 
 
 def _checked(store: Store, cell: dict[str, Any]) -> Record | None:
@@ -233,7 +234,7 @@ def readme_block(lb: Leaderboard, table_md: str) -> str:
     """The generated part of the leaderboard README (between the markers)."""
     suite = lb.suite
     n_records = len(Store(lb.directory, quarantine=False).files())
-    n_entries = len(entries(lb.directory))
+    n_entries = len(lb.entries)
     reasons = {r.regime.label: r.regime.probe_not_applicable for r in lb.results if r.regime.probe_not_applicable}
     no_plane = "".join(f"- {label}: information scores n/a, the information plane does not apply ({reason}).\n"
                        for label, reason in reasons.items())

@@ -233,6 +233,11 @@ def _trajectories(results: ResultSet, estimator: str = "nhsic") -> tuple[np.ndar
     return np.array(epochs), xs, ys
 
 
+def has_plane(results: ResultSet, estimator: str = "nhsic") -> bool:
+    """Whether :func:`info_plane_figure` draws a panel for these results (decided without drawing)."""
+    return _trajectories(results, estimator) is not None
+
+
 def block_labels(results: ResultSet, depth: int) -> list[str]:
     """The blocks' names as the probe recorded them (``block1``, ... for older records)."""
     for r in results:

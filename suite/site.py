@@ -113,12 +113,6 @@ def _inputs(kind: str, group: TaskResults) -> list[object]:
                                for regime, rs in group.regimes.items()], list(group.regime_order), dict(group.labels)]
 
 
-def _has_plane(results: ResultSet) -> bool:
-    """Whether ``suite.plots.info_plane_figure`` draws these results: some probe measured nHSIC (every probed seed
-    has epoch 0, the initialization, in common). Decided without drawing, for :func:`stale`."""
-    return any(h.probe and "nhsic_x" in h.probe and "nhsic_y" in h.probe for r in results for h in r.probed)
-
-
 def mask(page: str) -> str:
     """``page`` with every figure reduced to its digest: what :func:`stale` compares."""
     return _FIGURE.sub(r"\1>", page)
@@ -300,7 +294,7 @@ def _index(board: lb.Leaderboard, rows: Sequence[Row], bold: Leaders, metrics: S
     regimes = board.results.labels("regime")
     refs = {r.regime.label: r.regime for r in board.results}
     texts = {r.regime: r.regime_text for r in rows}
-    submitted = {e["regime"]["label"] for e in lb.entries(board.directory)}
+    submitted = {e["regime"]["label"] for e in board.entries}
     title = f"Leaderboard: suite {suite['name']} {suite['version']}"
     parts = [f"<h1>{_e(title)}</h1>\n"]
     if suite.get("description"):
@@ -312,7 +306,7 @@ def _index(board: lb.Leaderboard, rows: Sequence[Row], bold: Leaders, metrics: S
         ("tasks", _e(", ".join(board.results.labels("task")))),
         ("records", f"{len(_records(board.results))} behind the tables"
                     + (" (the trial selected for each task, regime and seed)" if any(r.trial for r in board.results) else "")
-                    + f"; {board.verified} verified against the manifest; submission entries: {len(lb.entries(board.directory))}"),
+                    + f"; {board.verified} verified against the manifest; submission entries: {len(board.entries)}"),
     ]))
     parts.append(_generated_note(board))
     links = "".join(f'<li><a href="{_e(pages[g])}">{_e(texts.get(g, g))}</a> <span class="muted">{_e(refs[g].family)}'
@@ -350,7 +344,7 @@ def _profiles(results: ResultSet, rows: Sequence[Row], profile_scores: Sequence[
            f"\"Performance profiles\").</p>\n"]
     for s, profile in profiles.items():
         tag = figures.img(lambda: profiles_figure(profile, labels, width="double", order=order),
-                          ["profiles", s, _record_hashes(results)], f"performance profiles of every regime for {s}")
+                          ["profiles", s, [r.record_hash for r in _records(results)]], f"performance profiles of every regime for {s}")
         out.append(f"<figure>{tag}<figcaption>Performance profiles for {_e(s)} over {len(profile.tasks)} tasks; "
                    f"the legend gives each regime's area.</figcaption></figure>\n")
     areas = {s: p.aucs() for s, p in profiles.items()}
@@ -362,10 +356,6 @@ def _profiles(results: ResultSet, rows: Sequence[Row], profile_scores: Sequence[
     out.append(f'<div class="scroll"><table class="sortable" id="profile-areas">\n<thead><tr>{"".join(heads)}</tr></thead>\n'
                f"<tbody>\n{body}\n</tbody>\n</table></div>\n")
     return "".join(out)
-
-
-def _record_hashes(results: ResultSet) -> list[str]:
-    return [r.record.record_hash for r in results if r.record is not None]
 
 
 def _value_cell(result: Result, score: Score) -> str:
@@ -408,7 +398,7 @@ def _regime_page(board: lb.Leaderboard, regime: str, rows: Sequence[Row], bold: 
     ref = results[0].regime
     own = [r for r in rows if r.regime == regime]
     text = own[0].regime_text if own else regime
-    entry = next((e for e in lb.entries(board.directory) if e["regime"]["label"] == regime), None)
+    entry = next((e for e in board.entries if e["regime"]["label"] == regime), None)
     suite = board.suite
     parts = [f'<p class="crumbs"><a href="{INDEX}">← leaderboard {_e(suite["name"])} {_e(suite["version"])}</a></p>\n',
              f"<h1>{_e(text)}</h1>\n"]
@@ -448,7 +438,7 @@ def _regime_page(board: lb.Leaderboard, regime: str, rows: Sequence[Row], bold: 
                      f"{plots.LEVEL:.0%} Student-t interval (dashed: the task's target, dotted: chance).</figcaption></figure>\n")
         plane = dataclasses.replace(group, regimes={regime: group.regimes[regime]})
         tag = (figures.img(lambda: plots.info_plane_figure(plane, width="single"), _inputs("information-plane", plane),
-                           f"information plane of {regime} on {task}") if _has_plane(plane.regimes[regime]) else None)
+                           f"information plane of {regime} on {task}") if plots.has_plane(plane.regimes[regime]) else None)
         if tag is not None:
             parts.append(f"<figure>{tag}<figcaption>Every block's trajectory in the information plane, nHSIC(X; T) against "
                          "nHSIC(Y; T), mean over seeds: one colour per block (dark: first), a hollow circle at the "
