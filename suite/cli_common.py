@@ -185,14 +185,16 @@ def suite_results(suite: str | None, results: Path, plugins: list[Path] | None =
     from suite.results import ResultSet
     from suite.store import Store
 
-    if suite and lb.manifest_path(Path(suite)).is_file():
-        board = lb.load(Path(suite))
+    def shown(board: lb.Leaderboard):
         return board.results if select else board.trials, {"name": board.suite["name"], "version": board.suite["version"]}
+
+    if suite and lb.manifest_path(Path(suite)).is_file():
+        return shown(lb.load(Path(suite)))
     spec = load(suite, plugins)
     if lb.manifest_path(results).is_file():
         board = lb.load(results)
         if board.suite["name"] != spec.name:
             fail(f"--results: {results} is the leaderboard of suite {board.suite['name']}, not {spec.name}")
-        return board.results if select else board.trials, {"name": board.suite["name"], "version": board.suite["version"]}
+        return shown(board)
     require_records(results, "--results", f"run `e2ebench run {spec.name} --results {results}` first")
     return ResultSet.from_suite(spec, Store(results), backend_name, select), {"name": spec.name, "version": spec.version}

@@ -99,10 +99,14 @@ def cell_of(record: Record) -> Any:
     return cell
 
 
+def _derived(*records: Record) -> set[str]:
+    """The information-plane summaries ``records`` store: derived from their probes, recomputed by every reader."""
+    return {name for record in records for name in record.summary if plane.is_summary(name)}
+
+
 def measured_hash(record: Record) -> str:
     """The result hash of ``record`` less its derived information-plane summaries: what the cell measured."""
-    derived = {name for name in record.summary if plane.is_summary(name)}
-    return record.compute_result_hash(varying_scores=RESULT_HASH_EXCLUDES | derived)
+    return record.compute_result_hash(varying_scores=RESULT_HASH_EXCLUDES | _derived(record))
 
 
 @dataclasses.dataclass
@@ -130,7 +134,7 @@ class Reproduction:
     def rescored(self) -> list[str]:
         """Derived summaries whose stored value differs from this e2ebench's definition (read recomputed)."""
         a, b = self.original.summary, self.rerun.summary
-        return sorted(k for k in set(a) | set(b) if plane.is_summary(k) and a.get(k) != b.get(k))
+        return sorted(k for k in _derived(self.original, self.rerun) if a.get(k) != b.get(k))
 
     def first_difference(self) -> str | None:
         """Where the two runs first differ, in words (None if they do not)."""
@@ -163,9 +167,10 @@ def _differing_fields(a: Record, b: Record) -> list[str]:
         elif x != y:
             out.append(path)
 
-    skip = RESULT_HASH_EXCLUDES | {k for k in set(a.summary) | set(b.summary) if plane.is_summary(k)}
+    skip = RESULT_HASH_EXCLUDES | _derived(a, b)
+    da, db = a.model_dump(mode="json"), b.model_dump(mode="json")
     for name in ("num_params", "notes", "reinitialization"):
-        walk(a.model_dump(mode="json").get(name), b.model_dump(mode="json").get(name), name)
+        walk(da.get(name), db.get(name), name)
     walk([h.probe for h in a.history], [h.probe for h in b.history], "probe")
     walk({k: v for k, v in a.summary.items() if k not in skip}, {k: v for k, v in b.summary.items() if k not in skip}, "summary")
     return out
