@@ -76,12 +76,6 @@ def suite_text(epochs: int, regimes: list[str], seeds: list[int], probe: bool) -
     return "\n".join(lines) + "\n"
 
 
-def epoch_seconds(record) -> list[float]:
-    """Seconds of each epoch of ``record`` (its history holds the training clock at each epoch's end)."""
-    clock = [h.seconds for h in record.history if h.epoch >= 1]
-    return [b - a for a, b in zip([0.0, *clock], clock)]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")).expanduser())
@@ -96,6 +90,7 @@ def main() -> int:
 
     from suite import backend
     from suite.executor import run_suite
+    from suite.scores import epoch_durations
     from suite.spec import parse_suite
     from suite.store import Store
     from tasks.datasets.options import data_options
@@ -114,7 +109,7 @@ def main() -> int:
     wall = time.perf_counter() - t0
     rows = []
     for record in store:
-        per_epoch = epoch_seconds(record)
+        per_epoch = epoch_durations([h for h in record.history if h.epoch >= 1])
         steady = statistics.median(per_epoch[1:]) if len(per_epoch) > 1 else None
         train = record.splits.train if record.splits else None
         rows.append({

@@ -113,6 +113,11 @@ def builtin_varying_scores() -> frozenset[str]:
     return frozenset(s.name for s in _BUILTIN_SCORES if s.varies_between_runs)
 
 
+def epoch_durations(history: Sequence[EpochRecord]) -> list[float]:
+    """Seconds of each reported epoch of ``history`` (epochs 1..E, whose ``seconds`` are cumulative)."""
+    return [h.seconds - (history[i - 1].seconds if i else 0.0) for i, h in enumerate(history)]
+
+
 def one_off_seconds(history: Sequence[EpochRecord]) -> list[float]:
     """Per reported epoch, the estimated one-off cost inside it (graph building, compilation).
 
@@ -121,7 +126,7 @@ def one_off_seconds(history: Sequence[EpochRecord]) -> list[float]:
     or over the median of every stage's later epochs when the stage has one epoch (0 when no epoch is
     "later"). ``history`` holds epochs 1..E with cumulative ``seconds``.
     """
-    durations = [h.seconds - (history[i - 1].seconds if i else 0.0) for i, h in enumerate(history)]
+    durations = epoch_durations(history)
     starts = [i for i, h in enumerate(history) if i == 0 or h.stage != history[i - 1].stage]
     later = [d for i, d in enumerate(durations) if i not in starts]
     out = [0.0] * len(history)
