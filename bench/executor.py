@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from sections import write_section  # noqa: E402  (bench/ is the script's directory)
+
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- bench/executor.py: start -->", "<!-- bench/executor.py: end -->"
 ARMS = {  # name -> extra `e2ebench run` options
@@ -118,16 +120,6 @@ def table(suite: str, repeats: int, times: dict[str, list[float]], starts: list[
     return "\n".join(lines)
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the text between the markers in ``path`` with ``section`` (append the markers if missing)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    block = f"{START}\n{section}\n{END}"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + block + "\n"
-    path.write_text(text, encoding="utf-8")
 
 
 def main() -> None:
@@ -144,7 +136,7 @@ def main() -> None:
     section = table(args.suite, args.repeats, times, starts, cells, load)
     print("\n" + section)
     if args.write is not None:
-        write_section(args.write, section)
+        write_section(args.write, section, START, END)
         print(f"\nwritten to {args.write}")
 
 

@@ -18,6 +18,7 @@ class EndToEnd(Regime):
     baseline = True
     description = "end-to-end backpropagation through all blocks (the baseline)"
     citation = "Rumelhart, Hinton & Williams (1986), Learning representations by back-propagating errors"
+    reuses_compiled_steps = True
 
     def train(self, ctx: TrainContext) -> None:
         model = ctx.network.composed()

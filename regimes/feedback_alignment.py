@@ -42,6 +42,7 @@ class FeedbackAlignment(Regime):
     family = "feedback"
     description = "backprop with fixed random feedback matrices instead of transposed weights (Dense and conv layers)"
     citation = "Lillicrap, Cownden, Tweed & Akerman (2016), Random synaptic feedback weights support error backpropagation for deep learning, Nat. Commun. 7:13276"
+    reuses_compiled_steps = True
     Params = FeedbackAlignmentParams
 
     def supports(self, task: Task) -> str | None:

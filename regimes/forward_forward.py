@@ -112,6 +112,7 @@ class ForwardForward(Regime):
     family = "forward"
     description = "Hinton's forward-forward: per-block goodness of positive (true label in the input) vs negative data"
     citation = "Hinton (2022), The Forward-Forward Algorithm: Some Preliminary Investigations, arXiv:2212.13345"
+    reuses_compiled_steps = True
     Params = ForwardForwardParams
     probe_not_applicable = ("forward-forward classifies label-embedded inputs and length-normalizes between blocks; "
                             "the probe's network.features() runs raw inputs through the blocks as composed, a network "

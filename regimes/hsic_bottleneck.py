@@ -66,6 +66,7 @@ class HSICBottleneck(Regime):
     family = "layer-wise"
     description = "every block minimizes nHSIC(X;T) - 50 nHSIC(Y;T) on its own (Ma et al.'s settings); the head learns on the detached last block"
     citation = "Ma, Lewis & Kleijn (2020), The HSIC Bottleneck: Deep Learning without Back-Propagation, AAAI"
+    reuses_compiled_steps = True
     Params = HSICBottleneckParams
 
     def block_objectives(self, num_blocks: int, num_classes: int):
@@ -144,6 +145,7 @@ class HSICBottleneckCKA(Regime):
     family = "layer-wise"
     description = "HSIC-bottleneck variant: every block maximizes CKA(Y;T) - 0.1 CKA(X;T), linear label kernel (hsic-bottleneck 1.0)"
     citation = "after Ma, Lewis & Kleijn (2020), The HSIC Bottleneck: Deep Learning without Back-Propagation, AAAI"
+    reuses_compiled_steps = True
     Params = HSICBottleneckCKAParams
 
     def train(self, ctx: TrainContext) -> None:

@@ -30,6 +30,7 @@ class Layerwise(Regime):
     family = "layer-wise"
     description = "local cross-entropy loss per block through an auxiliary linear head; gradients stopped between blocks; all blocks trained at once"
     citation = "Nøkland & Eidnes (2019), Training Neural Networks with Local Error Signals; Sakamoto & Sato (2024), TMLR"
+    reuses_compiled_steps = True
     Params = LayerwiseParams
 
     def train(self, ctx: TrainContext) -> None:

@@ -42,6 +42,7 @@ class LayerwiseSequential(Regime):
     def budget_factor(self, task: Task, num_blocks: int) -> float:
         return float(num_blocks) if self.params.budget == "per-block" else 1.0
     citation = "Belilovsky, Eickenberg & Oyallon (2019), Greedy Layerwise Learning Can Scale to ImageNet; Sakamoto & Sato (2024), TMLR"
+    reuses_compiled_steps = True
 
     def train(self, ctx: TrainContext) -> None:
         net = ctx.network

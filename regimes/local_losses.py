@@ -69,6 +69,7 @@ class PredSim(Regime):
     family = "layer-wise"
     description = "local pred / sim / predsim loss per block (auxiliary classifier and similarity matching), gradients stopped between blocks"
     citation = "Nøkland & Eidnes (2019), Training Neural Networks with Local Error Signals, ICML"
+    reuses_compiled_steps = True
     Params = PredSimParams
 
     def train(self, ctx: TrainContext) -> None:

@@ -428,6 +428,11 @@ class Regime(abc.ABC):
     #: they are not its own: a regime that gave its name to a new method keeps, under its new name, the
     #: identity of the records made under the old one (``None``: its own name and version).
     recorded_as: ClassVar[tuple[str, str] | None] = None
+    #: Whether a later cell of the same program (another seed or learning rate) may train through the
+    #: compiled step of an earlier one (:mod:`suite.steps`): true only when everything a ``ctx.fit`` model's
+    #: step computes with lives in Keras variables or is fixed by the task, params and budget (no
+    #: seed-dependent constant captured by Python code). Results must not change with it.
+    reuses_compiled_steps: ClassVar[bool] = False
 
     def __init__(self, params: Params | None = None) -> None:
         self.params = params if params is not None else self.Params()

@@ -13,6 +13,7 @@ from typing import Any
 import keras
 from suite.api import Budget, Network, Task, TaskData, TrainContext
 from suite.records import Reinitialization
+from suite.steps import StepSession
 
 
 class _EpochReporter(keras.callbacks.Callback):
@@ -42,8 +43,10 @@ class _EpochReporter(keras.callbacks.Callback):
 class FitContext(TrainContext):
     """A :class:`TrainContext` with ``note``, ``reinitialized`` and ``fit``; subclasses report epochs."""
 
-    def __init__(self, task: Task, data: TaskData, network: Network, budget: Budget, seed: int) -> None:
+    def __init__(self, task: Task, data: TaskData, network: Network, budget: Budget, seed: int,
+                 steps: StepSession | None = None) -> None:
         self.task, self.data, self.network, self.budget, self.seed = task, data, network, budget, seed
+        self.steps = steps  # where compiled steps of earlier cells are reused (None: every fit builds its own)
         self.notes: dict[str, Any] = {}
         self.reinitialization: Reinitialization | None = None
         self.epochs_reported = 0
@@ -62,4 +65,8 @@ class FitContext(TrainContext):
             return
         first = x if not isinstance(x, dict) else next(iter(x.values()))
         reporter = _EpochReporter(self, len(first), predictor, stage, loss_key, accuracy_key)
-        model.fit(x, y, batch_size=self.budget.batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=[reporter])
+        if self.steps is not None:
+            self.steps.fit(model, x, y, callbacks=[reporter], batch_size=self.budget.batch_size, epochs=epochs, shuffle=True,
+                           verbose=0)
+        else:
+            model.fit(x, y, batch_size=self.budget.batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=[reporter])

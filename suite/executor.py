@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from tqdm.auto import tqdm
 
-from suite import backend
+from suite import backend, steps
 from suite import tensorboard as tb
 from suite.api import DataUnavailable, TaskData
 from suite.locks import CellClaims
@@ -103,6 +103,7 @@ class WorkerSetup:
     untrusted: tuple[tuple[str, list[dict[str, Any]]], ...] = ()
     threads: int = 1
     events: Mapping[str, Path] = dataclasses.field(default_factory=dict)
+    reuse_steps: bool = True  # later cells of a program train through earlier cells' compiled steps (suite.steps)
 
 
 class Executor(Protocol):
@@ -126,7 +127,8 @@ class Executor(Protocol):
 def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callable[[str], None] | None = None,
               cells: list[Cell] | None = None, jobs: int = 1, plugins: Sequence[str | os.PathLike[str]] = (),
               isolation: Isolation | None = None, guard: Sequence[str | os.PathLike[str]] = (),
-              tensorboard: str | os.PathLike[str] | None = None, executor: Executor | None = None) -> RunReport:
+              tensorboard: str | os.PathLike[str] | None = None, executor: Executor | None = None,
+              reuse_steps: bool = True) -> RunReport:
     """Run every cell of ``suite`` (or the given subset) that has no finished record in ``store``.
 
     Args:
@@ -139,6 +141,8 @@ def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callabl
         tensorboard: a log directory: each cell writes its TensorBoard run there as it trains, and a reused
             cell its stored curve once (:mod:`suite.tensorboard`). Raises ImportError, before any cell runs,
             when the ``tensorboard`` package is missing.
+        reuse_steps: later cells of a program (another seed or learning rate) train through the compiled
+            steps of earlier ones in the same worker (:mod:`suite.steps`; records are identical either way).
     """
     isolation = isolation or Isolation()
     isolation = dataclasses.replace(isolation, plugins=tuple(dict.fromkeys([*isolation.plugins, *(str(p) for p in plugins)])))
@@ -148,6 +152,8 @@ def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callabl
         tb.require()
         events = tb.run_dirs(tensorboard, cells)
     report = RunReport(cells=len(cells))
+    if reuse_steps:
+        backend.use_compilation_cache(store.root / ".cache" / "jax")
     todo = []
     for cell in cells:
         if cell.not_applicable is not None:
@@ -178,7 +184,8 @@ def run_suite(suite: Suite, store: Store, *, progress: bool = True, log: Callabl
     claims = CellClaims(store, elsewhere, waiting=lambda cell: write(f"waiting  {cell.title}: another run is training it"))
     # An isolated worker without a sandbox could reach the files: every change it makes is undone.
     ledger = Ledger([store.records_dir, *(Path(g) / 'records' for g in guard)]) if any(isolated(c, isolation) for c in todo) else None
-    setup = WorkerSetup(tuple(str(p) for p in plugins), tuple(_untrusted_descriptions(todo)), backend.training_threads(), events)
+    setup = WorkerSetup(tuple(str(p) for p in plugins), tuple(_untrusted_descriptions(todo)), backend.training_threads(), events,
+                        reuse_steps)
     executor = executor or (InProcess() if jobs <= 1 else ProcessPool(jobs))
     started = lambda cell: bar.set_postfix_str(cell.title, refresh=True)  # noqa: E731
     pending = todo
@@ -270,6 +277,7 @@ class ProcessPool:
 def _in_process(todo: Iterable[Cell], ref: SuiteRef, isolation: Isolation, setup: WorkerSetup,
                 started: Callable[[Cell], None]) -> Iterator[Outcome]:
     threads = setup.threads
+    steps.PROCESS_CACHE.enabled = setup.reuse_steps
     if not backend.limit_threads(threads):
         log.warning("the backend already runs with another number of threads than %d: this run's results may differ "
                     "from other executors' in the last digits", threads)
@@ -292,7 +300,7 @@ def _in_process(todo: Iterable[Cell], ref: SuiteRef, isolation: Isolation, setup
 _worker_cache: _DataCache | None = None
 
 
-def _init_worker(plugins: Sequence[str], threads: int, untrusted: Sequence[tuple[str, list]]) -> None:
+def _init_worker(plugins: Sequence[str], threads: int, untrusted: Sequence[tuple[str, list]], reuse_steps: bool = True) -> None:
     """Prepare a worker process (pool or Ray) for its cells; its environment is already set
     (:func:`suite.backend.worker_environment`)."""
     global _worker_cache
@@ -301,6 +309,7 @@ def _init_worker(plugins: Sequence[str], threads: int, untrusted: Sequence[tuple
 
     backend.configure_devices()
     backend.limit_threads(threads)
+    steps.PROCESS_CACHE.enabled = reuse_steps
     for path in plugins:
         load_plugin_file(Path(path))
     for path, described in untrusted:  # stand-ins only: the untrusted code itself runs in isolated workers
@@ -327,7 +336,8 @@ def _in_pool(todo: Iterable[Cell], ref: SuiteRef, jobs: int, setup: WorkerSetup,
     def new_pool() -> ProcessPoolExecutor:
         slots = ctx.Value("i", 0)  # each worker takes the next number: its GPU, round-robin
         return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=start_pool_worker,
-                                   initargs=(slots, backend_name, gpus, list(setup.plugins), list(setup.untrusted), setup.threads))
+                                   initargs=(slots, backend_name, gpus, list(setup.plugins), list(setup.untrusted), setup.threads,
+                                             setup.reuse_steps))
 
     pool = new_pool()
     cells, pending = iter(todo), {}

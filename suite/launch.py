@@ -15,7 +15,7 @@ from suite import backend
 
 
 def start_pool_worker(slots: Any, backend_name: str, gpus: Sequence[str], plugins: Sequence[str],
-                      untrusted: Sequence[tuple[str, list[dict[str, Any]]]], threads: int) -> None:
+                      untrusted: Sequence[tuple[str, list[dict[str, Any]]]], threads: int, reuse_steps: bool = True) -> None:
     """Initializer of a pool worker: take the next slot number from ``slots`` (a shared integer), set
     this worker's environment, then load plugins and stand-ins (:func:`suite.executor._init_worker`)."""
     with slots.get_lock():
@@ -25,4 +25,4 @@ def start_pool_worker(slots: Any, backend_name: str, gpus: Sequence[str], plugin
         backend_name, threads=threads, slot=slot, gpus=gpus, environ=os.environ))
     from suite.executor import _init_worker
 
-    _init_worker(plugins, threads, untrusted)
+    _init_worker(plugins, threads, untrusted, reuse_steps)

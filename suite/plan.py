@@ -12,6 +12,7 @@ resumable, parallel) and a trial equal to the untuned setting is the untuned cel
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 from suite import backend, estimators
@@ -57,6 +58,15 @@ class Cell:
             "probe": probe_key(self.probe),
             "backend": self.backend,
         }
+
+    @property
+    def program(self) -> str:
+        """The cell's key without its seed and learning rate, as text: cells sharing it train the same
+        program (:mod:`suite.steps` reuses its compiled steps across them)."""
+        key = self.key()
+        del key["seed"]
+        key["budget"].pop("learning_rate", None)
+        return json.dumps(key, sort_keys=True)
 
     @property
     def regime_identity(self) -> tuple[str, str]:

@@ -75,21 +75,21 @@ def budget_labels(results: ResultSet) -> dict[str, str]:
     the tables mark them."""
     from suite.protocol import extra_budget
 
-    budgets: dict[str, float] = {}
+    budgets: dict[str, set[float]] = {}
     for r in results:
         if (b := extra_budget(r.record)) is not None:
-            budgets[r.regime.label] = max(b, budgets.get(r.regime.label, b))
-    return {regime: f"{regime} (×{b:g} budget)" for regime, b in budgets.items()}
+            budgets.setdefault(r.regime.label, set()).add(b)
+    # across tasks of different depths the factor differs (layerwise-seq: one budget per block): a range
+    return {regime: f"{regime} (×{min(b):g}{f'–{max(b):g}' if len(b) > 1 else ''} budget)" for regime, b in budgets.items()}
 
 
 def by_task(results: ResultSet) -> list[TaskResults]:
     """The finished results of each task, by regime; tasks and regimes without any are left out."""
     order = tuple(results.labels("regime"))
-    labels = budget_labels(results)
     out = []
     for task, group in results.finished().group_by("task").items():
         last = group[-1]
-        out.append(TaskResults(task, group.group_by("regime"), last.target, last.chance, order, labels))
+        out.append(TaskResults(task, group.group_by("regime"), last.target, last.chance, order, budget_labels(group)))
     return out
 
 

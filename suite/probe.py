@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from suite.api import Network, Split
 from suite.records import EpochRecord
 from suite.spec import ProbeSettings
 from suite.splits import stratified_indices
+
+if TYPE_CHECKING:
+    import keras
 
 FEATURE_BATCH = 1024
 
@@ -91,20 +94,21 @@ class Probe:
             return epoch in log_schedule(total_epochs)
         return epoch % int(every) == 0 or epoch == total_epochs
 
-    def features(self, network: Network) -> list[np.ndarray]:
-        """Every block's output on the probe set (inference mode)."""
-        model = network.features()
+    def features(self, network: Network, infer: Callable[[keras.Model], keras.Model] = lambda model: model) -> list[np.ndarray]:
+        """Every block's output on the probe set (inference mode); ``infer`` gives the model to run it on
+        (:meth:`suite.steps.StepSession.inference`)."""
+        model = infer(network.features())
         # predict_on_batch skips predict()'s per-call data pipeline, which costs more than the
         # whole forward pass at probe sizes.
         chunks = [model.predict_on_batch(self.x[i : i + FEATURE_BATCH]) for i in range(0, len(self.x), FEATURE_BATCH)]
         chunks = [c if isinstance(c, (list, tuple)) else [c] for c in chunks]
         return [np.concatenate([np.asarray(c[l]) for c in chunks]) for l in range(len(chunks[0]))]
 
-    def measure(self, network: Network) -> dict[str, Any]:
+    def measure(self, network: Network, infer: Callable[[keras.Model], keras.Model] = lambda model: model) -> dict[str, Any]:
         """Per-block estimates for the network as it is now (lists indexed by block)."""
         t0 = time.perf_counter()
         out: dict[str, Any] = {"probe_sha256": self.sha256, "estimators": dict(self.versions), "blocks": list(network.block_names)}
-        per_block = [self._plane.scores(t) for t in self.features(network)]
+        per_block = [self._plane.scores(t) for t in self.features(network, infer)]
         for key in per_block[0]:
             out[key] = [s[key] for s in per_block]
         # least upper bounds of nHSIC(X; T) and nHSIC(Y; T) per nHSIC estimator: the plane's extent, for normalizing

@@ -181,7 +181,8 @@ class RayExecutor:
             runtime_env={"env_vars": task_environment(setup.threads, self.gpus_per_cell, os.environ)})
         # Absolute paths: a Ray worker's working directory is not the driver's.
         isolation = dataclasses.replace(isolation, plugins=tuple(str(Path(p).resolve()) for p in isolation.plugins))
-        prepare = ([str(Path(p).resolve()) for p in setup.plugins], [list(u) for u in setup.untrusted], setup.threads)
+        prepare = ([str(Path(p).resolve()) for p in setup.plugins], [list(u) for u in setup.untrusted], setup.threads,
+                   setup.reuse_steps)
         todo = iter(cells)
         while True:
             for cell in itertools.islice(todo, self.slots - len(self._pending)):
@@ -255,10 +256,10 @@ def _train_remote(payload: bytes, prepare: tuple[list[str], list[list[Any]], int
     from suite import executor
     from suite.api import DataUnavailable
 
-    plugins, untrusted, threads = prepare
+    plugins, untrusted, threads, reuse_steps = prepare
     key = json.dumps(prepare, sort_keys=True, default=str)
     if _prepared != key:
-        executor._init_worker(plugins, threads, [(path, described) for path, described in untrusted])
+        executor._init_worker(plugins, threads, [(path, described) for path, described in untrusted], reuse_steps)
         _prepared = key
     cell, ref, isolation, events = pickle.loads(payload)
     outcome = executor._work(cell, ref, isolation, events)  # events: its TensorBoard run, written where the worker runs

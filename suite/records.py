@@ -82,6 +82,11 @@ class Provenance(_Model):
     finished_at: str
     hostname: str
     threads: int | None = None  # CPU threads the cell trained with (schema 4): they change floating-point results
+    #: how the cell's ``ctx.fit`` steps were compiled (suite.steps): ``{"built": n, "reused": m}``; None when
+    #: the regime does not take part. Results do not depend on it.
+    compiled_steps: dict[str, int] | None = None
+    #: the CPU's model name (suite.backend.cpu_model): bit-identical results need the same one
+    cpu: str | None = None
 
 
 class Record(_Model):
@@ -170,7 +175,7 @@ class Record(_Model):
 RESULT_HASH_EXCLUDES = frozenset({"compile_seconds", "peak_device_memory_mb", "peak_memory_increase_mb", "peak_memory_mb",
                                   "probe_seconds", "seconds_to_target", "train_seconds", "wall_seconds"})
 _ADDED_AFTER_SCHEMA_1 = ("reinitialization", "splits", "result_hash")
-_PROVENANCE_FIELDS_AFTER_SCHEMA_1 = ("threads",)
+_PROVENANCE_FIELDS_AFTER_SCHEMA_1 = ("threads", "compiled_steps", "cpu")
 _EPOCH_FIELDS_AFTER_SCHEMA_1 = ("val_accuracy",)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 import keras
-from suite import backend, provenance
+from suite import backend, provenance, steps
 from suite.api import Budget, DataUnavailable, Diverged, Network, Split, Task, TaskData
 from suite.context import FitContext
 from suite.plan import Cell
@@ -26,6 +26,7 @@ from suite.probe import Probe
 from suite.sandbox import Limits, Worker, WorkerError
 from suite.records import EpochRecord, Provenance, Record, Reinitialization, SplitSizes, SuiteRef, finite_or_none
 from suite.scores import training_summary
+from suite.steps import StepSession
 
 EVAL_BATCH = 1024
 
@@ -46,19 +47,20 @@ class Recorder:
     :class:`suite.tensorboard.EventWriter`) is called with each epoch's record as soon as it is measured."""
 
     def __init__(self, test: Split, validation: Split | None, probe: Probe | None, budget_epochs: int,
-                 on_epoch: Callable[[EpochRecord], None] | None = None) -> None:
+                 on_epoch: Callable[[EpochRecord], None] | None = None, steps: StepSession | None = None) -> None:
         self.test, self.validation, self.probe, self.budget_epochs = test, validation, probe, budget_epochs
         self.on_epoch = on_epoch
+        self._infer = steps.inference if steps is not None else (lambda model: model)
         self.history: list[EpochRecord] = []
 
     def measure(self, network: Network, predictor: keras.Model | None, *, train_loss: float | None,
                 train_accuracy: float | None, stage: str | None, seconds: float, examples: int, steps: int) -> None:
         """Measure ``predictor`` (default: the composed network) and probe ``network`` as they are now."""
         epoch = len(self.history)
-        model = predictor if predictor is not None else network.composed()
+        model = self._infer(predictor if predictor is not None else network.composed())
         probe = None
         if self.probe is not None and self.probe.due(epoch, self.budget_epochs):
-            probe = self.probe.measure(network)
+            probe = self.probe.measure(network, self._infer)
         self.history.append(
             EpochRecord(
                 epoch=epoch,
@@ -86,9 +88,9 @@ class CellContext(FitContext):
 
     def __init__(self, task: Task, data: TaskData, network: Network, budget: Budget, seed: int, probe: Probe | None,
                  validation: Split | None = None, test: Split | None = None,
-                 on_epoch: Callable[[EpochRecord], None] | None = None) -> None:
-        super().__init__(task, data, network, budget, seed)
-        self._recorder = Recorder(test if test is not None else data.test, validation, probe, budget.epochs, on_epoch)
+                 on_epoch: Callable[[EpochRecord], None] | None = None, steps: StepSession | None = None) -> None:
+        super().__init__(task, data, network, budget, seed, steps)
+        self._recorder = Recorder(test if test is not None else data.test, validation, probe, budget.epochs, on_epoch, steps)
         self._train_seconds = 0.0
         self._examples = 0
         self._steps = 0
@@ -140,6 +142,7 @@ class _Trained:
     declared: float = 1.0
     network: Network | None = None
     peak_memory_bytes: int | None = None
+    steps: StepSession | None = None
 
 
 def _failure(exc: BaseException) -> str:
@@ -156,8 +159,10 @@ def _train_here(cell: Cell, task: Task, data: TaskData, probe: Probe | None,
         backend.seed_everything(cell.seed)
         out.network = task.build_network(_visible(cell, data))
         out.declared = regime.budget_factor(task, len(out.network.blocks))
+        if cell.regime.cls.reuses_compiled_steps:
+            out.steps = steps.PROCESS_CACHE.session(cell.program)
         ctx = CellContext(task, _visible(cell, data), out.network, cell.task.budget, cell.seed, probe, data.validation, data.test,
-                          on_epoch)
+                          on_epoch, out.steps)
         regime.train(ctx)
     except Diverged as exc:
         out.status, out.error = "diverged", str(exc)
@@ -374,6 +379,8 @@ def run_cell(cell: Cell, suite: SuiteRef, data: TaskData, isolation: Isolation =
             finished_at=finished.isoformat(timespec="seconds"),
             hostname=socket.gethostname(),
             threads=backend.training_threads(),
+            compiled_steps=trained.steps.summary() if trained.steps is not None else None,
+            cpu=backend.cpu_model(),
         ),
     )
     return record.sealed(with_result_hash=True)
@@ -389,7 +396,7 @@ def failed_record(cell: Cell, suite: SuiteRef, error: str) -> Record:
             task_code_sha256=provenance.code_hash(cell.task.cls), regime_code_sha256=provenance.code_hash(cell.regime.cls),
             backend=backend.name(), device=backend.device(), packages=backend.package_versions(),
             platform=provenance.platform_string(), git_commit=provenance.git_commit(), started_at=now, finished_at=now,
-            hostname=socket.gethostname(), threads=backend.training_threads()),
+            hostname=socket.gethostname(), threads=backend.training_threads(), cpu=backend.cpu_model()),
     ).sealed(with_result_hash=True)
 
 

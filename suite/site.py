@@ -237,10 +237,11 @@ def provenance(records: Sequence[Record], code: bool = False) -> str:
     """Where and with what ``records`` were produced, as they carry it: backend, device, platform, threads, git
     commit, package versions (and, with ``code``, the regime's and tasks' code hashes) and when they ran."""
     if not records:
-        return '<p class="muted">No records yet.</p>\n'
+        return '<p class="muted">No records: none has run yet, or the regime applies to none of the tasks.</p>\n'
     p = [r.provenance for r in records]
     items = [("records", str(len(records))), ("backend", _counted([x.backend for x in p])),
-             ("device", _counted([x.device for x in p])), ("platform", _counted([x.platform for x in p])),
+             ("device", _counted([x.device for x in p])), ("cpu", _counted([x.cpu for x in p], "not recorded")),
+             ("platform", _counted([x.platform for x in p])),
              ("threads per cell", _counted([x.threads for x in p])), ("git commit", _counted([x.git_commit for x in p]))]
     packages = list(dict.fromkeys(name for x in p for name in x.packages))
     items += [(f"package {name}", _counted([x.packages.get(name) for x in p], "absent")) for name in packages]

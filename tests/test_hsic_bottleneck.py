@@ -71,8 +71,12 @@ def test_the_cka_variant_keeps_the_name_and_version_of_hsic_bottleneck_1_0_in_it
     assert cell.key()["regime"] == {"name": "hsic-bottleneck", "version": "1.0", "params": p.model_dump(mode="json")}
 
 
-def test_the_official_suite_still_plans_the_cells_its_leaderboard_froze():
+def test_official_2_0_froze_the_cka_variant_and_3_0_plans_ma_et_al():
+    """2.0's records keep the CKA variant's identity (hsic-bottleneck 1.0); the 3.0 suite plans hsic-bottleneck
+    at its current version, Ma et al.'s settings."""
     manifest = json.loads((LEADERBOARD / "official-2.0" / "manifest.json").read_text(encoding="utf-8"))
+    assert {c["regime"]["version"] for c in manifest["cells"] if c["regime"]["name"] == "hsic-bottleneck"} == {"1.0"}
     suite = load_suite("official")
-    assert (suite.name, suite.version) == ("official", "2.0")
-    assert sorted(c.hash for c in plan(suite, manifest["backend"])) == sorted(c["cell_hash"] for c in manifest["cells"])
+    assert (suite.name, suite.version) == ("official", "3.0")
+    versions = {c.key()["regime"]["version"] for c in plan(suite, "tensorflow") if c.regime.cls.name == "hsic-bottleneck"}
+    assert versions == {HSICBottleneck.version} and HSICBottleneck.version != "1.0"

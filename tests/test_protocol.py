@@ -237,10 +237,26 @@ def test_a_shipped_suite_plans_exactly_the_cells_of_its_committed_leaderboard(na
     assert [c.hash for c in plan(load_suite(name), manifest["backend"])] == [c["cell_hash"] for c in manifest["cells"]]
 
 
-def test_the_official_suite_is_checked_against_its_240_committed_cells():
+def test_the_official_suite_is_checked_against_its_495_committed_cells():
+    """3.0: 3 tasks x 11 regimes x 5 seeds x 3 learning rates (150 of them n/a)."""
     (path,) = [p for name, p in _current_leaderboards() if name == "official"]
-    assert path.parent.name == "official-2.0"
-    assert len(json.loads(path.read_text(encoding="utf-8"))["cells"]) == 240
+    assert path.parent.name == "official-3.0"
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    assert len(cells) == 495 and sum(c["not_applicable"] is not None for c in cells) == 150
+
+
+def test_official_3_0_keeps_the_digits_mlp_cells_of_2_0():
+    """The digits MLP is unchanged between 2.0 and 3.0: its cells have the same hashes, so 2.0's numbers on it
+    stay comparable."""
+    from pathlib import Path
+
+    board = Path(__file__).parents[1] / "leaderboard"
+    old = json.loads((board / "official-2.0" / "manifest.json").read_text(encoding="utf-8"))["cells"]
+    new = json.loads((board / "official-3.0" / "manifest.json").read_text(encoding="utf-8"))["cells"]
+    kept = {c["regime"]["name"] for c in old if c["task"]["name"] == "digits-mlp"} - {"hsic-bottleneck"}  # 2.0's was the CKA variant
+    old_hashes = {c["cell_hash"] for c in old if c["task"]["name"] == "digits-mlp" and c["regime"]["name"] in kept}
+    new_hashes = {c["cell_hash"] for c in new}
+    assert len(old_hashes) == 105 and old_hashes <= new_hashes
 
 
 def test_a_committed_leaderboard_shows_no_information_plane_for_a_regime_it_does_not_apply_to():

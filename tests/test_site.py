@@ -183,18 +183,20 @@ def test_the_leaderboard_command_writes_checks_and_regenerates_a_site(board, tmp
     assert runner.invoke(app, ["leaderboard", str(lb_dir), "--html", str(elsewhere), "--check"]).exit_code == 0
 
 
-@pytest.mark.parametrize("version", ["1.0", "2.0"])
+@pytest.mark.parametrize("version", ["1.0", "2.0", "3.0"])
 def test_the_committed_official_sites_are_small_and_show_the_tables_marks(version):
     """Their freshness is checked by `e2ebench leaderboard ... --check` (tests/test_protocol.py)."""
     out = LEADERBOARD / f"official-{version}" / site.SITE_DIR
     pages = sorted(out.glob("*.html"))
-    assert out / site.INDEX in pages and len(pages) == 9  # the index and 8 regimes
+    regimes = 11 if version == "3.0" else 8  # 3.0 plans every registered regime
+    assert out / site.INDEX in pages and len(pages) == 1 + regimes
     assert sum(p.stat().st_size for p in pages) < 3_000_000
     index = (out / site.INDEX).read_text(encoding="utf-8")
     readme = (LEADERBOARD / f"official-{version}" / "README.md").read_text(encoding="utf-8")
     for label in re.findall(r"^\| digits-mlp +\| ([^|]+?) +\|", readme, re.M):
         assert f">{html.escape(label)}</a>" in index  # every regime as the Markdown table labels it
-    assert ("layerwise-seq (×4 budget)" in index) == (version == "2.0")
+    assert ("layerwise-seq (×4 budget)" in index) == (version in ("2.0", "3.0"))  # 1.0 split the budget over blocks
+    assert ("layerwise-seq (×5 budget)" in index) == (version == "3.0")  # the 5-block MNIST-5k MLP
     assert "forward-forward: information scores n/a, the information plane does not apply" in index
 
 

@@ -81,3 +81,52 @@ def test_a_forged_curve_or_probe_is_a_difference_named_in_words(record_file, tmp
     assert not r.identical and r.first_difference().startswith("the learning curves agree; differs: probe[")
     result = CliRunner().invoke(app, ["reproduce", str(tmp_path / "b" / "records" / record_file.name)])
     assert result.exit_code == 1 and "DIFFERS" in result.output and "probe[" in result.output
+
+
+def test_on_another_cpu_the_same_computation_up_to_rounding_is_consistent(record_file, tmp_path):
+    """A record made on another CPU model (or naming none) whose re-run drifts after the first epoch is
+    consistent (exit 0; --exact refuses it); one whose first-epoch loss moved by 1 % is a different
+    computation and differs."""
+    from suite.verify import reproduce
+
+    def drifted(cpu):
+        def change(d):
+            d["provenance"]["cpu"] = cpu
+            d["history"][1]["train_loss"] *= 1 + 3e-7  # rounding
+            d["history"][-1]["test_accuracy"] = max(0.0, d["history"][-1]["test_accuracy"] - 0.02)  # drift, as seeds do
+        return change
+
+    other = rewrite(record_file, tmp_path / "other", drifted("Some Other CPU 9000"))
+    r = reproduce(other)
+    assert not r.identical and r.same_cpu is False and r.consistent
+    result = CliRunner().invoke(app, ["reproduce", str(other)])
+    assert result.exit_code == 0 and "consistent" in result.output and "Some Other CPU 9000" in result.output
+    assert CliRunner().invoke(app, ["reproduce", "--exact", str(other)]).exit_code == 1
+
+    unnamed = rewrite(record_file, tmp_path / "unnamed", drifted(None))
+    assert reproduce(unnamed).same_cpu is None and reproduce(unnamed).consistent
+
+    def changed(d):
+        d["provenance"]["cpu"] = "Some Other CPU 9000"
+        d["history"][1]["train_loss"] *= 1.01
+
+    different = rewrite(record_file, tmp_path / "changed", changed)
+    assert not reproduce(different).consistent
+
+    def reinitialized(d):  # another initialization (a seed or model change): the epoch-0 probe moves
+        d["provenance"]["cpu"] = "Some Other CPU 9000"
+        probe = d["history"][0]["probe"]
+        key = next(k for k, v in probe.items() if isinstance(v, list) and v and isinstance(v[0], float))
+        probe[key] = [v * (1 + 1e-3) for v in probe[key]]
+
+    assert not reproduce(rewrite(record_file, tmp_path / "reinit", reinitialized)).consistent
+    result = CliRunner().invoke(app, ["reproduce", str(different)])
+    assert result.exit_code == 1 and "DIFFERS" in result.output
+
+
+def test_a_record_names_the_cpu_that_made_it(record_file):
+    from suite import backend
+    from suite.records import Record
+
+    record = Record.load(json.loads(record_file.read_text()))
+    assert record.provenance.cpu == backend.cpu_model() and record.provenance.cpu
