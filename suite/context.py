@@ -7,6 +7,7 @@ and one trained in an isolated worker (:class:`suite.worker.WorkerContext`).
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -65,8 +66,5 @@ class FitContext(TrainContext):
             return
         first = x if not isinstance(x, dict) else next(iter(x.values()))
         reporter = _EpochReporter(self, len(first), predictor, stage, loss_key, accuracy_key)
-        if self.steps is not None:
-            self.steps.fit(model, x, y, callbacks=[reporter], batch_size=self.budget.batch_size, epochs=epochs, shuffle=True,
-                           verbose=0)
-        else:
-            model.fit(x, y, batch_size=self.budget.batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=[reporter])
+        fit = model.fit if self.steps is None else functools.partial(self.steps.fit, model)
+        fit(x, y, batch_size=self.budget.batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=[reporter])

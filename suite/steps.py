@@ -79,13 +79,33 @@ class _SyncBack(keras.callbacks.Callback):
         _copy(self._compiled.variables, self._own.variables, "the compiled model")
 
 
+class _Kept(collections.OrderedDict):
+    """At most ``capacity`` values by key, the least recently used dropped first."""
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__()
+        self.capacity = capacity
+
+    def get_recent(self, key: str) -> Any:
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value
+
+    def keep(self, key: str, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.capacity:
+            self.popitem(last=False)
+
+
 class StepCache:
     """The compiled models of one process's finished cells (see the module docstring)."""
 
     def __init__(self, capacity: int = CAPACITY, enabled: bool = True) -> None:
-        self.capacity, self.enabled = capacity, enabled
-        self._entries: collections.OrderedDict[str, _Entry] = collections.OrderedDict()
-        self._twins: collections.OrderedDict[str, keras.Model] = collections.OrderedDict()
+        self.enabled = enabled
+        self._entries = _Kept(capacity)  # training models, by program, fit ordinal and signature
+        self._twins = _Kept(capacity)  # evaluation and probe models, by program and signature
 
     def session(self, cell_identity: str) -> StepSession | None:
         """The reuse of one cell (``None`` when disabled): ``cell_identity`` is everything of the cell's key
@@ -96,32 +116,13 @@ class StepCache:
         self._entries.clear()
         self._twins.clear()
 
-    def _get_twin(self, key: str) -> keras.Model | None:
-        model = self._twins.get(key)
-        if model is not None:
-            self._twins.move_to_end(key)
-        return model
-
-    def _put_twin(self, key: str, model: keras.Model) -> None:
-        self._twins[key] = model
-        while len(self._twins) > self.capacity:
-            self._twins.popitem(last=False)
-
     def _get(self, key: str) -> _Entry | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if entry.model.optimizer is not entry.optimizer or entry.model.train_function is not entry.train_function:
+        entry = self._entries.get_recent(key)
+        if entry is not None and (entry.model.optimizer is not entry.optimizer
+                                  or entry.model.train_function is not entry.train_function):
             del self._entries[key]  # its own cell recompiled it after it was kept
             return None
-        self._entries.move_to_end(key)
         return entry
-
-    def _put(self, key: str, entry: _Entry) -> None:
-        self._entries[key] = entry
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.capacity:
-            self._entries.popitem(last=False)
 
 
 class StepSession:
@@ -159,7 +160,7 @@ class StepSession:
             model.fit(x, y, callbacks=callbacks, **fit_args)
             self.built += 1
             entry = _Entry(model, model.optimizer, model.train_function, tuple(v.trainable for v in model.variables))
-            self._cache._put(key, entry)
+            self._cache._entries.keep(key, entry)
         else:
             self._through(entry, model, x, y, callbacks, fit_args, fresh_optimizer=True)
             self.reused += 1
@@ -172,10 +173,10 @@ class StepSession:
         if twin is None or twin[1] is not model:
             key = json.dumps([self._identity, "inference", type(model).__module__, type(model).__qualname__, model.name,
                               _signature(model)], default=repr)
-            entry = self._cache._get_twin(key)
+            entry = self._cache._twins.get_recent(key)
             if entry is None:
                 entry = model
-                self._cache._put_twin(key, model)
+                self._cache._twins.keep(key, model)
             twin = self._twins[id(model)] = (entry, model)
         if twin[0] is not model:
             _copy(model.variables, twin[0].variables, "the model to evaluate")
